@@ -1,0 +1,50 @@
+# Makefile for postfix-instances. `make help` lists the targets.
+GO      ?= go
+BIN     := bin
+GOFLAGS ?= -trimpath
+CMDS    := $(notdir $(wildcard cmd/*))
+
+.PHONY: all build test test-short deps bench fuzz packages demo clean help
+
+all: build
+
+help:
+	@echo "make build       build $(CMDS) into $(BIN)/"
+	@echo "make test        install test dependencies (root) and run every test"
+	@echo "make test-short  quick loop: unit tests only, no postfix/nspawn"
+	@echo "make bench       Go benchmarks and the scripts pitting us against Debian/upstream"
+	@echo "make fuzz        long fuzzing runs (FUZZTIME=10m by default)"
+	@echo "make packages    .deb and .rpm packages into dist/"
+	@echo "make demo        run the border-MTA walk-through (root: in a container)"
+
+build:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
+
+deps:
+	./scripts/install-deps.sh
+
+# The full suite: oracle tests against the real postconf/postmulti, golden
+# trees, and end-to-end tests under real systemd in a booted container.
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 45m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+FUZZTIME ?= 10m
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench-model.sh
+	./scripts/bench-generator.sh
+	./scripts/bench-postmulti.sh
+
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(BIN) dist
