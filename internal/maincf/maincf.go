@@ -1,60 +1,72 @@
 // Package maincf reads, expands and edits Postfix main.cf files with the
-// exact semantics of postconf(1).
+// exact semantics of postconf(1) from Postfix 3.7.
 //
 // A File keeps every byte of its input (comments, blank lines, continuation
 // lines, CRLF, trailing white space) so that Bytes returns the input
-// unchanged, and edits (Set, Remove, CommentOut) touch only the logical line
-// they concern, landing where postconf -e, -X and -# put them.
+// unchanged, and edits (Set, Remove, CommentOut) touch only the lines they
+// concern, exactly as postconf -e, -X and -# do.
 //
 // A Config layers a File over the compiled-in defaults (see Defaults) and
-// answers what postconf -h (Raw) and postconf -xh (Expand) would print.
-// Nothing here spawns a process: this is what lets the generator and the
-// postmulti shim read a hundred instances in the time postconf starts once.
+// answers what postconf -c DIR -h (Raw) and postconf -c DIR -xh (Expand)
+// would print, including postconf's notion of which parameter names are
+// known at all. Nothing here spawns a process: this is what lets the
+// generator and the postmulti shim read a hundred instances in the time
+// postconf starts once.
+//
+// The behaviour is checked against the real postconf by the differential
+// tests of this package (see maincf_oracle_test.go); where Postfix's
+// behaviour is surprising, the comments say so.
 package maincf
 
-// STUB: the API below is the contract other packages build against. The
-// owner of this package replaces the bodies; signatures may grow but should
-// not break callers without telling them.
-
 import (
-	"errors"
+	"bytes"
+	"fmt"
 	"io/fs"
+	"strconv"
 )
 
-// ErrNotImplemented marks a stub.
-var ErrNotImplemented = errors.New("maincf: not implemented")
-
 // SyntaxError is a malformed main.cf line, reported like postconf does:
-// the file, the line number and what is wrong.
+// the file, the line number and what is wrong. postconf treats it as
+// fatal; so do Parse and ReadFile.
 type SyntaxError struct {
 	Path string
 	Line int
 	Msg  string
 }
 
-func (e *SyntaxError) Error() string { return e.Path + ", line " + itoa(e.Line) + ": " + e.Msg }
+func (e *SyntaxError) Error() string {
+	return e.Path + ", line " + strconv.Itoa(e.Line) + ": " + e.Msg
+}
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
+// Entry is one name = value assignment: a logical line of main.cf.
+type Entry struct {
+	Name  string
+	Value string // as Postfix stores it: continuation lines joined, ends trimmed
+	Line  int    // the physical line where the logical line starts (1-based)
 }
 
 // File is one main.cf, kept losslessly.
 type File struct {
 	Path string
-	data []byte
+
+	data     []byte
+	entries  []Entry
+	last     map[string]int // name -> index of its last assignment in entries
+	warnings []string
+	lwarn    int // warnings[:lwarn] are about logical lines, the rest about duplicates
+	gen      int // incremented by every edit, so a Config can tell
 }
 
-// Parse parses main.cf bytes; path is used in error messages only.
+// Parse parses main.cf bytes as Postfix's dict_load_fp does; path is used
+// in messages only. A malformed logical line is a *SyntaxError (postconf
+// exits with "fatal: PATH, line N: ..."). Non-fatal findings (see
+// Warnings) do not make Parse fail.
 func Parse(path string, data []byte) (*File, error) {
-	return &File{Path: path, data: append([]byte(nil), data...)}, ErrNotImplemented
+	f := &File{Path: path, data: append([]byte(nil), data...)}
+	if err := f.parse(); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // ReadFile reads and parses name from fsys (an fs.FS rooted at "/", with
@@ -62,7 +74,7 @@ func Parse(path string, data []byte) (*File, error) {
 func ReadFile(fsys fs.FS, name string) (*File, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read main.cf: %w", err)
 	}
 	return Parse("/"+name, data)
 }
@@ -70,41 +82,188 @@ func ReadFile(fsys fs.FS, name string) (*File, error) {
 // Bytes returns the file's contents; for an unedited File, the input.
 func (f *File) Bytes() []byte { return append([]byte(nil), f.data...) }
 
-// Lookup returns the raw (unexpanded) value of the last assignment to name.
-func (f *File) Lookup(name string) (value string, ok bool) { return "", false }
-
-// Set assigns value to name like postconf -e "name = value".
-func (f *File) Set(name, value string) {}
-
-// Remove deletes every assignment to name like postconf -X name.
-func (f *File) Remove(name string) bool { return false }
-
-// CommentOut comments out every assignment to name like postconf -# name.
-func (f *File) CommentOut(name string) bool { return false }
-
-// Defaults are compiled-in parameter defaults (postconf -d).
-type Defaults interface {
-	Default(name string) (value string, ok bool)
+// Lookup returns the raw (unexpanded) value of the last assignment to name,
+// exactly as Postfix daemons see it (white space inside the value kept).
+func (f *File) Lookup(name string) (value string, ok bool) {
+	i, ok := f.last[name]
+	if !ok {
+		return "", false
+	}
+	return f.entries[i].Value, true
 }
 
-// BuiltinDefaults returns the defaults of the Postfix build we ship for.
-func BuiltinDefaults() Defaults { return nil }
+// Entries returns every assignment in file order, duplicates included.
+func (f *File) Entries() []Entry { return append([]Entry(nil), f.entries...) }
 
-// Config is a main.cf over the compiled-in defaults, as postconf -c DIR sees it.
-type Config struct {
-	Dir      string // the config directory (postconf -c DIR)
-	File     *File
-	Defaults Defaults
+// Names returns the assigned parameter names in order of first appearance.
+func (f *File) Names() []string {
+	seen := make(map[string]bool, len(f.entries))
+	var names []string
+	for _, e := range f.entries {
+		if !seen[e.Name] {
+			seen[e.Name] = true
+			names = append(names, e.Name)
+		}
+	}
+	return names
 }
 
-// Raw returns what postconf -c Dir -h name prints.
-func (c *Config) Raw(name string) (string, bool) { return "", false }
+// Warnings returns what postconf warns about while reading this file
+// (continuation text at the start of the file, overridden duplicates),
+// worded as postconf words them, without the "postconf: warning: " prefix.
+func (f *File) Warnings() []string { return append([]string(nil), f.warnings...) }
 
-// Expand returns what postconf -c Dir -xh name prints.
-func (c *Config) Expand(name string) (string, error) { return "", ErrNotImplemented }
+// isSpace is Postfix's ISSPACE: ASCII isspace() in the C locale.
+func isSpace(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	}
+	return false
+}
 
-// Bool parses name's expanded value as a Postfix boolean.
-func (c *Config) Bool(name string) (bool, error) { return false, ErrNotImplemented }
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
 
-// SplitList splits a Postfix list value on commas and white space.
-func SplitList(s string) []string { return nil }
+// cstr cuts s at its first NUL byte, as C string functions see it.
+func cstr(s []byte) []byte {
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// parse fills entries, last and warnings from data, following
+// util/readlline.c (logical lines) and util/dict.c dict_load_fp with
+// util/split_nameval.c (name = value).
+func (f *File) parse() error {
+	f.entries = nil
+	f.last = make(map[string]int)
+	f.warnings = nil
+	f.gen++
+	r := lineReader{data: f.data}
+	var lwarn, dwarn []string
+	defer func() {
+		f.warnings = append(lwarn, dwarn...)
+		f.lwarn = len(lwarn)
+	}()
+	for {
+		buf, first, ok := r.logical(f.Path, &lwarn)
+		if !ok {
+			return nil
+		}
+		text := cstr(buf)
+		name, value, msg := splitNameval(text)
+		if msg != "" {
+			return &SyntaxError{Path: f.Path, Line: first, Msg: msg + ": \"" + string(text) + "\""}
+		}
+		if i, dup := f.last[name]; dup && f.entries[i].Value != value {
+			dwarn = append(dwarn, fmt.Sprintf("%s, line %d: overriding earlier entry: %s=%s",
+				f.Path, first, name, f.entries[i].Value))
+		}
+		f.last[name] = len(f.entries)
+		f.entries = append(f.entries, Entry{Name: name, Value: value, Line: first})
+	}
+}
+
+// lineReader reads logical lines the way readllines() does.
+type lineReader struct {
+	data   []byte
+	pos    int
+	lineno int
+}
+
+// logical returns the next logical line (physical lines joined without
+// their newlines, leading white space of continuation lines kept, comment
+// and blank lines anywhere dropped), the number of its first non-blank
+// physical line, and false at the end of input.
+func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, bool) {
+	for {
+		var buf []byte
+		first := 0
+		for {
+			start := r.pos
+			for r.pos < len(r.data) && r.data[r.pos] != '\n' {
+				r.pos++
+			}
+			line := r.data[start:r.pos]
+			eof := r.pos >= len(r.data)
+			if !eof {
+				r.pos++ // the newline
+			}
+			if !eof || len(line) > 0 {
+				r.lineno++
+			}
+			i := 0
+			for i < len(line) && isSpace(line[i]) {
+				i++
+			}
+			if i < len(line) && line[i] != '#' {
+				if len(buf) == 0 {
+					first = r.lineno
+				}
+				buf = append(buf, line...)
+			}
+			if eof {
+				break
+			}
+			if len(buf) > 0 {
+				if r.pos >= len(r.data) {
+					break
+				}
+				if next := r.data[r.pos]; next != '#' && !isSpace(next) {
+					break
+				}
+			}
+		}
+		if len(buf) > 0 && isSpace(buf[0]) {
+			// Continuation text without a preceding logical line:
+			// readllines() warns and ignores it.
+			c := cstr(buf)
+			if len(c) > 30 {
+				c = c[:30]
+			}
+			more := ""
+			if len(buf) > 30 {
+				more = "..."
+			}
+			*warnings = append(*warnings, fmt.Sprintf("%s: logical line must not start with whitespace: \"%s%s\"",
+				path, c, more))
+			continue
+		}
+		return buf, first, len(buf) > 0
+	}
+}
+
+// splitNameval splits "name = value" like util/split_nameval.c; msg is
+// postconf's complaint when the text is malformed.
+func splitNameval(buf []byte) (name, value, msg string) {
+	i := 0
+	for i < len(buf) && isSpace(buf[i]) {
+		i++
+	}
+	if i == len(buf) || buf[i] == '=' {
+		return "", "", "missing attribute name"
+	}
+	np := i
+	for i < len(buf) && !isSpace(buf[i]) && buf[i] != '=' {
+		i++
+	}
+	ep := i
+	for i < len(buf) && isSpace(buf[i]) {
+		i++
+	}
+	if i == len(buf) || buf[i] != '=' {
+		return "", "", "missing '=' after attribute name"
+	}
+	i++
+	for i < len(buf) && isSpace(buf[i]) {
+		i++
+	}
+	end := len(buf)
+	for end > i && isSpace(buf[end-1]) {
+		end--
+	}
+	return string(buf[np:ep]), string(buf[i:end]), ""
+}

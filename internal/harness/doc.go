@@ -1,0 +1,34 @@
+// Package harness boots a throw-away Debian 12 under systemd-nspawn so that
+// end-to-end tests can exercise the generator, the unit template and the
+// postmulti shim against real systemd as PID 1 and real Postfix.
+//
+// The pieces, in the order a test meets them:
+//
+//   - Require fails the test loudly when a prerequisite is missing (root,
+//     systemd-nspawn, nsenter, debootstrap, overlayfs) and skips it only
+//     under -short.
+//   - Tree returns a cached Debian 12 root tree under /var/cache/pfi-test/,
+//     named by a hash of everything that defines its contents (suite,
+//     variant, package list, provisioning). A missing tree is built with
+//     debootstrap from the mirror in the machine's own apt sources (read at
+//     run time, never stored in the repository), in a temporary directory
+//     that is renamed into place only once complete. An flock on the cache
+//     directory keeps concurrent test processes from building twice.
+//   - Boot starts the container on a fresh copy-on-write layer over that
+//     tree, waits until systemctl is-system-running says running or
+//     degraded, and registers a cleanup that dumps the journal when the
+//     test failed and then always tears the container down: systemctl
+//     poweroff inside, reap systemd-nspawn by PID with a timeout, kill only
+//     that PID (and the container's own PID 1) if it hangs, remove the
+//     temporary layer. By default the writable layer is an overlayfs the
+//     harness mounts itself inside a private mount namespace that exists only
+//     for systemd-nspawn, so nothing is ever mounted on the host and the
+//     layer survives a reboot of the container; Options.Volatile selects
+//     systemd-nspawn's own --volatile=overlay instead.
+//   - Container.Run executes a command inside with nsenter, passing the
+//     arguments through exec, never through a shell; Container.Bash is the
+//     explicit way to run a script with bash -c when a test wants one.
+//
+// systemd is never booted against the host's own root: Boot refuses a tree
+// that resolves to "/".
+package harness

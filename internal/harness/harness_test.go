@@ -1,0 +1,135 @@
+package harness
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	CleanupBuilds()
+	os.Exit(code)
+}
+
+// TestContainer boots the harness overlay, proves commands reach the
+// container without a shell, files staged before boot and written after
+// it land inside, state survives a reboot, and teardown leaves nothing.
+func TestContainer(t *testing.T) {
+	Require(t)
+	c := Boot(t, Options{Files: []File{
+		{Path: "/etc/pfi-staged", Data: []byte("before boot\n")},
+		{Path: "/usr/local/lib/pfi/deep/file", Data: []byte("x"), Mode: 0o600},
+	}})
+
+	if got := c.Run("cat", "/etc/pfi-staged"); got != "before boot\n" {
+		t.Errorf("staged file = %q", got)
+	}
+	if got := c.Run("stat", "-c", "%a %U", "/usr/local/lib/pfi/deep/file", "/usr/local/lib", "/usr/local/lib/pfi"); got != "600 root\n755 root\n755 root\n" {
+		t.Errorf("staged modes = %q", got)
+	}
+	// No shell in between: metacharacters arrive verbatim.
+	arg := `$(touch /tmp/pwned); "q" 'x' * ;|&`
+	if got := c.Run("printf", "%s", arg); got != arg {
+		t.Errorf("printf %q printed %q", arg, got)
+	}
+	if _, err := c.Exec("test", "-e", "/tmp/pwned"); err == nil {
+		t.Errorf("an argument was interpreted by a shell")
+	}
+	var ee *ExitError
+	if _, err := c.Exec("sh", "-c", "exit 7"); !errors.As(err, &ee) || ee.ExitCode != 7 {
+		t.Errorf("exit code: err = %v, want ExitError 7", err)
+	}
+	if got := c.Bash(`printf '%s|%s' "$1" "$2"`, "a b", "c"); got != "a b|c" {
+		t.Errorf("Bash args = %q", got)
+	}
+	// The container is the container: its own PID 1, hostname and root.
+	if got := strings.TrimSpace(c.Run("hostname")); got != "pfi-test" {
+		t.Errorf("hostname inside = %q, want pfi-test (from the tree's /etc/hostname)", got)
+	}
+	if got := strings.TrimSpace(c.Run("cat", "/proc/1/comm")); got != "systemd" {
+		t.Errorf("PID 1 inside is %q", got)
+	}
+	if got := strings.TrimSpace(c.Run("postconf", "-h", "myhostname")); got != "pfi-test.localdomain" {
+		t.Errorf("myhostname = %q: the baseline main.cf is not in place", got)
+	}
+
+	c.WriteFile("/etc/pfi-written", []byte("after boot\n"), 0o640)
+	if got := c.Run("stat", "-c", "%a", "/etc/pfi-written"); got != "640\n" {
+		t.Errorf("written mode = %q", got)
+	}
+	firstPID1 := c.PID1()
+	c.Reboot()
+	if c.PID1() == firstPID1 {
+		t.Errorf("PID 1 unchanged across reboot")
+	}
+	if got := c.Run("cat", "/etc/pfi-written", "/etc/pfi-staged"); got != "after boot\nbefore boot\n" {
+		t.Errorf("after reboot the files read %q", got)
+	}
+	if got := c.Run("journalctl", "--list-boots", "--no-pager"); got == "" {
+		t.Errorf("no boots listed")
+	}
+
+	nspawn, dir := c.cmd.Process.Pid, c.dir
+	c.Shutdown()
+	if err := syscall.Kill(nspawn, 0); err == nil {
+		t.Errorf("systemd-nspawn PID %d still exists after Shutdown", nspawn)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("temporary layer %s still exists: %v", dir, err)
+	}
+	if mounted(dir) {
+		t.Errorf("a mount under %s is left on the host", dir)
+	}
+	if _, err := os.Stat(filepath.Join(c.tree, "etc/pfi-written")); err == nil {
+		t.Errorf("the cached tree was written to")
+	}
+	c.Shutdown() // idempotent
+}
+
+// TestVolatile boots with systemd-nspawn's own --volatile=overlay.
+func TestVolatile(t *testing.T) {
+	Require(t)
+	c := Boot(t, Options{Volatile: true})
+	c.WriteFile("/etc/pfi-volatile", []byte("v"), 0)
+	if got := c.Run("findmnt", "-n", "-o", "FSTYPE", "/"); strings.TrimSpace(got) != "overlay" {
+		t.Errorf("root file system inside is %q, want overlay", got)
+	}
+	c.Shutdown()
+	if _, err := os.Stat(filepath.Join(c.tree, "etc/pfi-volatile")); err == nil {
+		t.Errorf("the cached tree was written to")
+	}
+}
+
+func TestStageRefusesSymlinkedPath(t *testing.T) {
+	tree := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tree, "usr/lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("usr/lib", filepath.Join(tree, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := &Container{tree: tree, dir: dir}
+	if err := os.Mkdir(filepath.Join(dir, "upper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.stage(File{Path: "/lib/systemd/x", Data: []byte("x")}); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("stage through /lib: err = %v, want a symlink refusal", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "upper/lib")); err == nil {
+		t.Errorf("stage created upper/lib, shadowing the tree's symlink")
+	}
+	if err := c.stage(File{Path: "/usr/lib/systemd/x", Data: []byte("x"), Mode: 0o755}); err != nil {
+		t.Errorf("stage canonical path: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "upper/usr/lib/systemd/x")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("staged file: %v %v", fi, err)
+	}
+	if err := c.stage(File{Path: "relative", Data: nil}); err == nil {
+		t.Errorf("stage accepted a relative path")
+	}
+}

@@ -1,0 +1,300 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+)
+
+// ErrNoMatchingInstances is upstream's fatal error when no selected
+// instance is left to visit (for example "-i NAME -p stop" on a disabled
+// instance). Its text is upstream's, capital letter included.
+var ErrNoMatchingInstances = errors.New("No matching instances") //nolint:staticcheck // upstream's words
+
+// class is how upstream treats a command (iterate_postfix_command).
+type class int
+
+const (
+	classOther   class = iota // every instance, start order
+	classStart                // every instance, "check" on disabled ones
+	classStop                 // enabled instances, reverse order
+	classControl              // enabled instances, start order
+)
+
+type runState struct {
+	action string
+	args   []string
+	insts  []instance.Instance
+	opts   Options
+	sd     systemd.Manager
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	runner         Runner
+	prog           string
+	postfix        string // absolute path of postfix(1)
+	env            []string
+}
+
+func newRun(action string, args []string, insts []instance.Instance, opts Options) *runState {
+	r := &runState{action: action, args: args, insts: insts, opts: opts, sd: opts.Systemd}
+	r.stdin, r.stdout, r.stderr = opts.stdio()
+	r.runner = opts.Runner
+	if r.runner == nil {
+		r.runner = ExecRunner{}
+	}
+	r.prog = opts.Prog
+	if r.prog == "" {
+		r.prog = "postmulti"
+	}
+	r.postfix = commandDir(opts.CommandDir, insts) + "/postfix"
+	r.env = baseEnv(opts)
+	return r
+}
+
+// classify looks action up in the three lists, in upstream's order.
+func (r *runState) classify() class {
+	pick := func(l, def []string) []string {
+		if l == nil {
+			return def
+		}
+		return l
+	}
+	switch {
+	case slices.Contains(pick(r.opts.StartCommands, DefaultStartCommands), r.action):
+		return classStart
+	case slices.Contains(pick(r.opts.StopCommands, DefaultStopCommands), r.action):
+		return classStop
+	case slices.Contains(pick(r.opts.ControlCommands, DefaultControlCommands), r.action):
+		return classControl
+	}
+	return classOther
+}
+
+func (r *runState) run(ctx context.Context) (int, error) {
+	if r.action == "" {
+		return 1, errors.New("no postfix command to run")
+	}
+	cls := r.classify()
+	order := slices.Clone(r.insts)
+	if cls == classStop {
+		slices.Reverse(order)
+	}
+	if r.opts.Reverse {
+		slices.Reverse(order)
+	}
+	visited, failed := 0, false
+	for _, inst := range order {
+		if (cls == classStop || cls == classControl) && !inst.Enabled {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return 1, fmt.Errorf("%s: stopped before instance %s: %w", r.action, label(inst), err)
+		}
+		visited++
+		if !r.visit(ctx, cls, inst) {
+			failed = true
+		}
+	}
+	if visited == 0 {
+		return 1, ErrNoMatchingInstances
+	}
+	if failed {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// visit carries out the action on one instance and reports whether it
+// succeeded; failures have been reported on stderr.
+func (r *runState) visit(ctx context.Context, cls class, inst instance.Instance) bool {
+	if cls == classStart && !inst.Enabled {
+		// Upstream replaces "start" by "check" on a disabled instance so
+		// that its problems are reported all the same.
+		return r.postfixCmd(ctx, inst, "check")
+	}
+	if r.sd == nil {
+		return r.postfixCmd(ctx, inst, r.action)
+	}
+	switch r.action {
+	case "start", "stop", "reload":
+		return r.unitJob(ctx, inst)
+	case "status":
+		return r.status(ctx, inst)
+	}
+	return r.postfixCmd(ctx, inst, r.action)
+}
+
+// postfixCmd runs "postfix -- ACTION ARGS…" for inst as upstream's
+// run_user_command does: MAIL_CONFIG is the only variable it sets.
+func (r *runState) postfixCmd(ctx context.Context, inst instance.Instance, action string) bool {
+	argv := append([]string{"--", action}, r.args...)
+	status, err := r.runner.Run(ctx, Command{
+		Path:   r.postfix,
+		Args:   argv,
+		Env:    setenv(slices.Clone(r.env), "MAIL_CONFIG", inst.ConfigDir),
+		Stdin:  r.stdin,
+		Stdout: r.stdout,
+		Stderr: r.stderr,
+	})
+	if err != nil {
+		// Upstream's forked child says this before it exits 1.
+		r.msg("fatal", "execvp %s: %v", r.postfix, err)
+		return false
+	}
+	return status == 0
+}
+
+func (r *runState) msg(level, format string, a ...any) {
+	fmt.Fprintf(r.stderr, "%s: %s: %s\n", r.prog, level, fmt.Sprintf(format, a...))
+}
+
+// unit returns the instance's unit, reporting an error when it has none.
+func (r *runState) unit(inst instance.Instance) (string, bool) {
+	u, err := inst.UnitName()
+	if err != nil {
+		r.msg("error", "%s: no systemd unit for instance %s: %v", r.action, label(inst), err)
+		return "", false
+	}
+	return u, true
+}
+
+// outside reports a master that runs for inst while its unit is not
+// active: started by hand ("postfix -c DIR start") or by upstream's
+// postmulti, behind systemd's back. Only then is systemd asked.
+func (r *runState) outside(ctx context.Context, inst instance.Instance, unit string) (pid int, ok bool) {
+	pid, running := masterRunning(inst.QueueDir)
+	if !running {
+		return 0, false
+	}
+	s, err := r.sd.UnitStatus(ctx, unit)
+	if err != nil {
+		r.msg("warning", "%v", err)
+		return 0, false
+	}
+	return pid, !s.Active()
+}
+
+// unitJob carries out start, stop or reload as a job on the instance's
+// unit, and handles a master that runs outside systemd's control:
+//
+//   - start leaves it alone and reports it: "postfix start" in the unit
+//     would refuse it ("already running"), and the failed unit would then
+//     delete the master's PID file (systemd removes PIDFile= when a service
+//     ends), leaving a master that neither systemd nor postfix(1) can stop.
+//   - stop stops it with "postfix stop", as upstream would, then stops the
+//     unit all the same (it may have a restart pending).
+//   - reload reloads it with "postfix reload", as upstream would.
+func (r *runState) unitJob(ctx context.Context, inst instance.Instance) bool {
+	u, ok := r.unit(inst)
+	if !ok {
+		return false
+	}
+	ok = true
+	if pid, out := r.outside(ctx, inst, u); out {
+		if r.action == "start" {
+			r.msg("error", "not starting %s: a Postfix master (PID %d) already runs for %s outside systemd's control; stop it with \"postfix -c %s stop\", then start again",
+				u, pid, inst.ConfigDir, inst.ConfigDir)
+			return false
+		}
+		r.msg("warning", "%s is not active, but a Postfix master (PID %d) runs for %s outside systemd's control; %s it with \"postfix %s\"",
+			u, pid, inst.ConfigDir, map[string]string{"stop": "stopping", "reload": "reloading"}[r.action], r.action)
+		ok = r.postfixCmd(ctx, inst, r.action)
+		if r.action == "reload" {
+			return ok
+		}
+	}
+	job := map[string]func(context.Context, string) error{
+		"start":  r.sd.StartUnit,
+		"stop":   r.sd.StopUnit,
+		"reload": r.sd.ReloadUnit,
+	}[r.action]
+	t0 := time.Now()
+	if err := job(ctx, u); err != nil {
+		r.msg("error", "%v", err)
+		return false
+	}
+	if r.opts.Verbose {
+		fmt.Fprintf(r.stderr, "%s: %s %s: job done in %s\n", r.prog, r.action, u, time.Since(t0).Round(time.Millisecond))
+	}
+	return ok
+}
+
+// status runs upstream's "postfix status", then says where systemd sees
+// things differently. The exit status is upstream's.
+func (r *runState) status(ctx context.Context, inst instance.Instance) bool {
+	ok := r.postfixCmd(ctx, inst, "status")
+	u, err := inst.UnitName()
+	if err != nil {
+		r.msg("warning", "instance %s has no systemd unit: %v", label(inst), err)
+		return ok
+	}
+	s, err := r.sd.UnitStatus(ctx, u)
+	if err != nil {
+		r.msg("warning", "cannot read systemd's view: %v", err)
+		return ok
+	}
+	for _, d := range disagreements(s, inst, ok) {
+		r.msg("warning", "%s", d)
+	}
+	return ok
+}
+
+// disagreements compares systemd's view of a unit with upstream's (running
+// is "postfix status" exit 0) and says where they differ.
+func disagreements(s systemd.UnitStatus, inst instance.Instance, running bool) []string {
+	var out []string
+	state := s.ActiveState
+	if s.SubState != "" {
+		state += " (" + s.SubState + ")"
+	}
+	if s.LoadState != "" && s.LoadState != "loaded" {
+		out = append(out, fmt.Sprintf("systemd reports %s as %s", s.Name, s.LoadState))
+	}
+	if s.NeedDaemonReload {
+		out = append(out, fmt.Sprintf("%s changed on disk; run \"systemctl daemon-reload\"", s.Name))
+	}
+	pid := readPID(inst.QueueDir)
+	switch {
+	case running && !s.Active():
+		out = append(out, fmt.Sprintf("%s is %s, but the Postfix master of %s%s runs outside systemd's control",
+			s.Name, state, inst.ConfigDir, pidNote(pid)))
+	case running && s.MainPID == 0:
+		out = append(out, fmt.Sprintf("%s is %s, but systemd does not track the Postfix master%s as its main process",
+			s.Name, state, pidNote(pid)))
+	case running && pid != 0 && int(s.MainPID) != pid:
+		out = append(out, fmt.Sprintf("%s is %s with main PID %d, but the Postfix master of %s has PID %d",
+			s.Name, state, s.MainPID, inst.ConfigDir, pid))
+	case !running && s.Active():
+		out = append(out, fmt.Sprintf("%s is %s, but no Postfix master runs for %s",
+			s.Name, state, inst.ConfigDir))
+	case !running && s.ActiveState == "failed":
+		out = append(out, fmt.Sprintf("%s failed (result %s); see \"journalctl -u %s\"",
+			s.Name, s.Result, s.Name))
+	}
+	return out
+}
+
+func pidNote(pid int) string {
+	if pid == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (PID %d)", pid)
+}
+
+// label names an instance in messages as postmulti -l does.
+func label(inst instance.Instance) string {
+	if inst.Name == "" {
+		if inst.Default {
+			return "-"
+		}
+		return inst.ConfigDir
+	}
+	return inst.Name
+}

@@ -1,0 +1,49 @@
+package maincf
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// benchParams are what postmulti asks postconf for, per instance.
+var benchParams = []string{"queue_directory", "data_directory", "multi_instance_name", "multi_instance_group", "multi_instance_enable"}
+
+// BenchmarkParseExpand parses a typical main.cf and expands the parameters
+// postmulti needs per instance, in process.
+func BenchmarkParseExpand(b *testing.B) {
+	data, err := os.ReadFile("testdata/typical_main.cf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := Parse("/etc/postfix/main.cf", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := NewConfig("/etc/postfix", f, nil)
+		for _, p := range benchParams {
+			if _, err := c.Expand(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkPostconfProcess is the same work done the way postmulti and
+// Debian's generator do it: one "postconf -xc DIR ..." per instance.
+// Compare its ns/op with BenchmarkParseExpand's.
+func BenchmarkPostconfProcess(b *testing.B) {
+	requirePostconf(b)
+	data, err := os.ReadFile("testdata/typical_main.cf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := writeMainCf(b, data)
+	for b.Loop() {
+		if err := exec.Command(postconfPath, append([]string{"-xc", dir}, benchParams...)...).Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,572 @@
+package maincf
+
+// Macro expansion with the semantics of Postfix 3.7's util/mac_parse.c and
+// util/mac_expand.c, plus the "level" relational operators of
+// global/compat_level.c that postconf registers. The structure follows
+// Postfix closely on purpose: the order of warnings, what is skipped after
+// an error and the nesting counter all show in postconf's output.
+
+import (
+	"fmt"
+	"strings"
+)
+
+const (
+	macParseError = 1 << 0 // MAC_PARSE_ERROR
+	macParseUndef = 1 << 1 // MAC_PARSE_UNDEF
+
+	macRecurse = 1 << 0 // MAC_EXP_FLAG_RECURSE
+	macScan    = 1 << 1 // MAC_EXP_FLAG_SCAN
+
+	modeUse  = 0 // $name: use the value
+	modeTest = 1 // ${name?...} or ${name:...}: test the value
+
+	macWhitespace = " \t\r\n" // CHARS_SPACE
+	maxNesting    = 100       // mac_expand's "unreasonable macro call nesting"
+
+	// maxExpandDepth bounds nested expansions of relational operands.
+	// Postfix has no bound there: a loop through a relational operand
+	// (a = ${{$a} == {x}?{y}}) overflows the C stack and postconf dies
+	// with SIGSEGV. We report that as a *CrashError instead.
+	maxExpandDepth = 200
+
+	// maxSteps and maxResult bound the work of one expansion. Postfix
+	// has no such bound: "a = $b$b$b$b", "b = $c$c$c$c", ... grows
+	// exponentially and postconf runs until it is killed or out of
+	// memory. A generator must not hang at boot, so we give up instead.
+	maxSteps  = 4 << 20
+	maxResult = 16 << 20
+)
+
+// lookupFunc returns a parameter value, or ok=false when undefined.
+type lookupFunc func(name string, mode int) (value string, ok bool)
+
+// fatal is raised (panicked) for Postfix's msg_fatal() inside expansion
+// and recovered by Config; crash likewise for a Postfix segfault.
+type fatal struct{ msg string }
+type crash struct{ msg string }
+
+// macEngine holds what one postconf invocation shares between nested
+// expansions: where warnings go and how deep relational operands nest.
+type macEngine struct {
+	warn  func(string)
+	depth int
+	steps int
+}
+
+type macCtx struct {
+	e      *macEngine
+	result strings.Builder
+	flags  int
+	lookup lookupFunc
+	status int
+	level  int
+}
+
+// expand is mac_expand(): it returns the expansion and the MAC_PARSE_*
+// status bits.
+func (e *macEngine) expand(pattern string, flags int, lookup lookupFunc) (string, int) {
+	if e.depth == 0 {
+		e.steps = 0
+	}
+	e.depth++
+	defer func() { e.depth-- }()
+	if e.depth > maxExpandDepth {
+		panic(crash{"unbounded recursion in relational expression operands (postconf crashes with SIGSEGV)"})
+	}
+	mc := &macCtx{e: e, flags: flags, lookup: lookup}
+	st := e.parse(pattern, mc.callback)
+	return mc.result.String(), st
+}
+
+func (e *macEngine) warnf(format string, args ...any) {
+	if e.warn != nil {
+		e.warn(fmt.Sprintf(format, args...))
+	}
+}
+
+const (
+	macLiteral = 1 // MAC_PARSE_LITERAL
+	macExpr    = 2 // MAC_PARSE_EXPR
+)
+
+// parse is mac_parse(): it splits value into literal text and $name,
+// ${text} or $(text) references and calls action for each.
+func (e *macEngine) parse(value string, action func(typ int, buf string) int) int {
+	if i := strings.IndexByte(value, 0); i >= 0 {
+		value = value[:i]
+	}
+	var buf []byte
+	status := 0
+	vp := 0
+	for vp < len(value) {
+		if value[vp] != '$' {
+			buf = append(buf, value[vp])
+			vp++
+			continue
+		}
+		if vp+1 < len(value) && value[vp+1] == '$' { // $$ becomes $
+			buf = append(buf, '$')
+			vp += 2
+			continue
+		}
+		if len(buf) > 0 {
+			status |= action(macLiteral, string(buf))
+			buf = buf[:0]
+		}
+		vp++
+		if vp < len(value) && (value[vp] == '{' || value[vp] == '(') {
+			open, closing := value[vp], byte('}')
+			if open == '(' {
+				closing = ')'
+			}
+			vp++
+			level := 1
+			ep := vp
+			for level > 0 {
+				if ep >= len(value) {
+					e.warnf("truncated macro reference: \"%s\"", value)
+					status |= macParseError
+					break
+				}
+				if value[ep] == open {
+					level++
+				}
+				if value[ep] == closing {
+					level--
+				}
+				ep++
+			}
+			if status&macParseError != 0 {
+				break
+			}
+			buf = append(buf, value[vp:ep-1]...)
+			vp = ep
+		} else {
+			ep := vp
+			for ep < len(value) && (isAlnum(value[ep]) || value[ep] == '_') {
+				ep++
+			}
+			buf = append(buf, value[vp:ep]...)
+			vp = ep
+		}
+		if len(buf) == 0 {
+			status |= macParseError
+			e.warnf("empty macro name: \"%s\"", value)
+			break
+		}
+		status |= action(macExpr, string(buf))
+		buf = buf[:0]
+	}
+	if len(buf) > 0 && status&macParseError == 0 {
+		status |= action(macLiteral, string(buf))
+	}
+	return status
+}
+
+func spanWS(s string, i int) int {
+	n := 0
+	for i+n < len(s) && strings.IndexByte(macWhitespace, s[i+n]) >= 0 {
+		n++
+	}
+	return n
+}
+
+// findLeftCurly is MAC_EXP_FIND_LEFT_CURLY: the index of a '{' after
+// optional white space at i, or -1.
+func findLeftCurly(s string, i int) int {
+	j := i + spanWS(s, i)
+	if j < len(s) && s[j] == '{' {
+		return j
+	}
+	return -1
+}
+
+// first20 is printf's "%.20s".
+func first20(s string) string {
+	if len(s) > 20 {
+		return s[:20]
+	}
+	return s
+}
+
+func (mc *macCtx) parseError(format string, args ...any) int {
+	mc.e.warnf(format, args...)
+	mc.status |= macParseError
+	return mc.status
+}
+
+// extractCurly takes the {}-balanced payload that starts with the '{' at
+// s[i], and returns it with the index after the '}' and any white space.
+func (mc *macCtx) extractCurly(s string, i int) (payload string, next int, ok bool) {
+	level := 1
+	k := i + 1
+	for ; ; k++ {
+		if k >= len(s) {
+			mc.parseError("unbalanced {} in attribute expression: \"%s\"", s[i:])
+			return "", 0, false
+		}
+		if s[k] == '{' {
+			level++
+		} else if s[k] == '}' {
+			level--
+			if level <= 0 {
+				break
+			}
+		}
+	}
+	payload = s[i+1 : k]
+	k++
+	return payload, k + spanWS(s, k), true
+}
+
+// Relational operators.
+const (
+	opNone = iota
+	opEQ
+	opNE
+	opLT
+	opLE
+	opGE
+	opGT
+)
+
+var opTable = map[string]int{"==": opEQ, "!=": opNE, "<": opLT, "<=": opLE, ">=": opGE, ">": opGT}
+
+const opAny = `"==" or "!="" or "<"" or "<="" or ">="" or ">"`
+
+const (
+	opResFalse = iota
+	opResTrue
+	opResError
+)
+
+func opResult(delta int64, tok int) int {
+	var b bool
+	switch tok {
+	case opEQ:
+		b = delta == 0
+	case opNE:
+		b = delta != 0
+	case opLT:
+		b = delta < 0
+	case opLE:
+		b = delta <= 0
+	case opGE:
+		b = delta >= 0
+	case opGT:
+		b = delta > 0
+	}
+	if b {
+		return opResTrue
+	}
+	return opResFalse
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// macExpEval is mac_exp_eval(): numeric comparison when both sides are all
+// digits, byte-wise string comparison otherwise.
+func macExpEval(left string, tok int, right string) int {
+	if allDigits(left) && allDigits(right) {
+		l, _, lerr := strtol(left)
+		if lerr {
+			panic(fatal{"mac_exp_eval: bad conversion: " + left})
+		}
+		r, _, rerr := strtol(right)
+		if rerr {
+			panic(fatal{"mac_exp_eval: bad conversion: " + right})
+		}
+		return opResult(l-r, tok)
+	}
+	return opResult(int64(strings.Compare(left, right)), tok)
+}
+
+// compatRelopEval is compat_level.c's compat_relop_eval().
+func (e *macEngine) compatRelopEval(left string, tok int, right string) int {
+	l := e.compatLevelFromString(left)
+	if l < 0 {
+		return opResError
+	}
+	r := e.compatLevelFromString(right)
+	if r < 0 {
+		return opResError
+	}
+	return opResult(l-r, tok)
+}
+
+const (
+	compatPatchWidth = 10
+	compatMinorWidth = 10
+	compatMinorShift = compatPatchWidth
+	compatMajorShift = compatMinorShift + compatMinorWidth
+	compatBits       = 0x3ff
+)
+
+// compatLevelFromString is compat_level_from_string() with msg_warn.
+func (e *macEngine) compatLevelFromString(str string) int64 {
+	if major, rest, erange := strtol(str); len(rest) < len(str) && (rest == "" || rest[0] == '.') &&
+		!erange && major >= 0 && major <= (1<<63-1)>>compatMajorShift {
+		res := major << compatMajorShift
+		if rest == "" {
+			return res
+		}
+		s := rest[1:]
+		if minor, rest, erange := strtol(s); len(rest) < len(s) && (rest == "" || rest[0] == '.') &&
+			!erange && minor >= 0 && minor <= compatBits {
+			res |= minor << compatMinorShift
+			if rest == "" {
+				return res
+			}
+			s := rest[1:]
+			if patch, rest, erange := strtol(s); len(rest) < len(s) && rest == "" && !erange &&
+				patch >= 0 && patch <= compatBits {
+				return res | patch
+			}
+		}
+	}
+	e.warnf("malformed compatibility level syntax: \"%s\"", str)
+	return -1
+}
+
+// strtol is C strtol(s, &end, 10) on a 64-bit long: it returns the value,
+// the unparsed rest (s itself when no digits were found) and whether the
+// value was out of range (ERANGE).
+func strtol(s string) (int64, string, bool) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	start := i
+	var v uint64
+	over := false
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		d := uint64(s[i] - '0')
+		if !over {
+			if v > (1<<64-1-d)/10 {
+				over = true
+			} else {
+				v = v*10 + d
+			}
+		}
+		i++
+	}
+	if !neg && v > 1<<63-1 || neg && v > 1<<63 {
+		over = true
+	}
+	if i == start {
+		return 0, s, false
+	}
+	switch {
+	case over && neg:
+		return -1 << 63, s[i:], true
+	case over:
+		return 1<<63 - 1, s[i:], true
+	case neg:
+		return -int64(v), s[i:], false
+	}
+	return int64(v), s[i:], false
+}
+
+// parseRelational is mac_exp_parse_relational(). On success it returns the
+// fake lookup result ("true" or "", or undefined when scanning) and the
+// index after the right operand.
+func (mc *macCtx) parseRelational(s string, i int) (lookup string, defined bool, next int, ok bool) {
+	left, i, ok := mc.extractCurly(s, i)
+	if !ok {
+		return "", false, 0, false
+	}
+	opPos := i
+	opLen := 0
+	for i+opLen < len(s) && strings.IndexByte("<>!=?+-*/~&|%", s[i+opLen]) >= 0 {
+		opLen++
+	}
+	op := s[opPos : opPos+opLen]
+	tok, known := opTable[op]
+	if !known {
+		mc.parseError("%s expected at: \"...%s}>>>%s\"", opAny, left, first20(s[i:]))
+		return "", false, 0, false
+	}
+	i += opLen
+	relop := func(l string, t int, r string) int { return macExpEval(l, t, r) }
+	if i < len(s) && isAlnum(s[i]) {
+		typePos := i
+		typeLen := 1
+		for i+typeLen < len(s) && isAlnum(s[i+typeLen]) {
+			typeLen++
+		}
+		i += typeLen
+		if s[typePos:typePos+typeLen] != "level" {
+			mc.parseError("bad operator suffix at: \"...%s>>>%s\"", op, s[typePos:typePos+typeLen])
+			return "", false, 0, false
+		}
+		relop = mc.e.compatRelopEval
+	}
+	j := findLeftCurly(s, i)
+	if j < 0 {
+		mc.parseError("\"{expression}\" expected at: \"...{%s} %s>>>%s\"", left, op, first20(s[i:]))
+		return "", false, 0, false
+	}
+	right, i, ok := mc.extractCurly(s, j)
+	if !ok {
+		return "", false, 0, false
+	}
+	l, st := mc.e.expand(left, mc.flags, mc.lookup)
+	mc.status |= st
+	r, st := mc.e.expand(right, mc.flags, mc.lookup)
+	mc.status |= st
+	res := opResFalse
+	if mc.flags&macScan == 0 {
+		if res = relop(l, tok, r); res == opResError {
+			mc.status |= macParseError
+		}
+	}
+	if mc.status&macParseError != 0 {
+		return "", false, 0, false
+	}
+	if mc.flags&macScan != 0 {
+		return "", false, i, true
+	}
+	if res == opResTrue {
+		return "true", true, i, true
+	}
+	return "", true, i, true
+}
+
+// callback is mac_expand_callback().
+func (mc *macCtx) callback(typ int, buf string) int {
+	if mc.e.steps++; mc.e.steps > maxSteps || mc.result.Len() > maxResult {
+		panic(crash{"expansion too large (postconf would run until killed or out of memory)"})
+	}
+	old := mc.level
+	mc.level++
+	if old > maxNesting {
+		mc.parseError("unreasonable macro call nesting: \"%s\"", buf)
+	}
+	if mc.status&macParseError != 0 {
+		return mc.status
+	}
+	if typ != macExpr {
+		if mc.flags&macScan == 0 {
+			mc.result.WriteString(buf)
+		}
+		mc.level--
+		return mc.status
+	}
+
+	var (
+		lookup  string
+		defined bool
+		ch      byte
+		cp      int
+	)
+	if j := findLeftCurly(buf, 0); j >= 0 {
+		// Relational expression.
+		var ok bool
+		lookup, defined, cp, ok = mc.parseRelational(buf, j)
+		if !ok {
+			return mc.status
+		}
+		if cp < len(buf) {
+			ch = buf[cp]
+			if ch != '?' && ch != ':' {
+				return mc.parseError("\"?\" or \":\" expected at: \"...}>>>%s\"", first20(buf[cp:]))
+			}
+			cp++
+		}
+	} else {
+		// Named parameter, optionally with ? or :.
+		cp = spanWS(buf, 0)
+		start := cp
+		mode := modeUse
+		var name string
+		for ; ; cp++ {
+			tmp := spanWS(buf, cp)
+			if cp+tmp >= len(buf) {
+				name = buf[start:cp]
+				ch = 0
+				cp = len(buf)
+				break
+			}
+			if c := buf[cp+tmp]; c == '?' || c == ':' {
+				ch = c
+				name = buf[start:cp]
+				cp += 1 + tmp
+				mode = modeTest
+				break
+			}
+			if c := buf[cp]; !isAlnum(c) && c != '_' {
+				return mc.parseError("attribute name syntax error at: \"...%s>>>%s\"", buf[:cp], first20(buf[cp:]))
+			}
+		}
+		lookup, defined = mc.lookup(name, mode)
+	}
+
+	scan := mc.flags&macScan != 0
+	switch ch {
+	case '?':
+		var iftrue string
+		if j := findLeftCurly(buf, cp); j >= 0 {
+			var ok bool
+			if iftrue, cp, ok = mc.extractCurly(buf, j); !ok {
+				return mc.status
+			}
+		} else {
+			iftrue, cp = buf[cp:], len(buf)
+		}
+		if defined && lookup != "" || scan {
+			mc.status |= mc.e.parse(iftrue, mc.callback)
+		}
+		if cp >= len(buf) {
+			break
+		}
+		if buf[cp] != ':' {
+			return mc.parseError("\":\" expected at: \"...%s}>>>%s\"", iftrue, first20(buf[cp:]))
+		}
+		cp++
+		fallthrough
+	case ':':
+		var iffalse string
+		if j := findLeftCurly(buf, cp); j >= 0 {
+			var ok bool
+			if iffalse, cp, ok = mc.extractCurly(buf, j); !ok {
+				return mc.status
+			}
+		} else {
+			iffalse, cp = buf[cp:], len(buf)
+		}
+		if !defined || lookup == "" || scan {
+			mc.status |= mc.e.parse(iffalse, mc.callback)
+		}
+		if cp < len(buf) {
+			return mc.parseError("unexpected input at: \"...%s}>>>%s\"", iffalse, first20(buf[cp:]))
+		}
+	case 0:
+		switch {
+		case !defined:
+			mc.status |= macParseUndef
+		case lookup == "" || scan:
+		case mc.flags&macRecurse != 0:
+			mc.status |= mc.e.parse(lookup, mc.callback)
+		default:
+			mc.result.WriteString(lookup)
+		}
+	}
+	mc.level--
+	return mc.status
+}

@@ -1,0 +1,295 @@
+package maincf
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// Every expectation below that describes postconf behaviour is also checked
+// against the real postconf by TestOracleUnitCases, so none of them is
+// folklore.
+
+type valueCase struct {
+	name   string
+	mainCf string
+	param  string
+	raw    string // postconf -h
+	x      string // postconf -xh
+}
+
+var valueCases = []valueCase{
+	{"continuation keeps leading white space, output folds it", "a = one\n    two\n\tthree\nsmtpd_restriction_classes = a\n", "a", "one two three", "one two three"},
+	{"comment inside continuation dropped", "a = x\n# c\n  y\nsmtpd_restriction_classes = a\n", "a", "x y", "x y"},
+	{"blank line inside continuation dropped", "a = x\n\n  y\nsmtpd_restriction_classes = a\n", "a", "x y", "x y"},
+	{"CRLF", "a = x\r\n  y\r\nsmtpd_restriction_classes = a\r\n", "a", "x y", "x y"},
+	{"last assignment wins", "a = 1\na = 2\nsmtpd_restriction_classes = a\n", "a", "2", "2"},
+	{"not a comment mid-line", "a = x # y\nsmtpd_restriction_classes = a\n", "a", "x # y", "x # y"},
+	{"empty value", "a =\nsmtpd_restriction_classes = a\n", "a", "", ""},
+	{"expansion forms", "b = B\ne =\na = $b ${b} $(b) $$b ${b?y} ${e?y} ${e:n} ${b?{T}:{F}} ${{$b}=={B}?{eq}:{ne}} ${{$b}!={B}?{ne}:{eq}}\nsmtpd_restriction_classes = a\n",
+		"a", "$b ${b} $(b) $$b ${b?y} ${e?y} ${e:n} ${b?{T}:{F}} ${{$b}=={B}?{eq}:{ne}} ${{$b}!={B}?{ne}:{eq}}", "B B B $b y n T eq eq"},
+	{"undefined expands to nothing", "a = [$nosuch]\nsmtpd_restriction_classes = a\n", "a", "[$nosuch]", "[]"},
+	{"config_directory is -c DIR", "", "config_directory", "DIR", "DIR"},
+	{"syslog_name follows multi_instance_name", "multi_instance_name = postfix-out\n", "syslog_name",
+		"${multi_instance_name?{$multi_instance_name}:{postfix}}", "postfix-out"},
+	{"queue_directory default", "", "queue_directory", "/var/spool/postfix", "/var/spool/postfix"},
+	{"raw parameter not expanded", "", "default_rbl_reply",
+		"$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}",
+		"$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}"},
+}
+
+func configFor(t testing.TB, dir, mainCf string) *Config {
+	t.Helper()
+	f, err := Parse(dir+"/main.cf", []byte(mainCf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewConfig(dir, f, nil)
+}
+
+func TestValues(t *testing.T) {
+	for _, tc := range valueCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := configFor(t, "DIR", tc.mainCf)
+			if raw, ok := c.Raw(tc.param); !ok || raw != tc.raw {
+				t.Errorf("Raw(%s) = %q, %v; want %q", tc.param, raw, ok, tc.raw)
+			}
+			if x, err := c.Expand(tc.param); err != nil || x != tc.x {
+				t.Errorf("Expand(%s) = %q, %v; want %q", tc.param, x, err, tc.x)
+			}
+		})
+	}
+}
+
+func TestOracleUnitCases(t *testing.T) {
+	requirePostconf(t)
+	for _, tc := range valueCases {
+		dir := writeMainCf(t, []byte(tc.mainCf))
+		raw := strings.ReplaceAll(tc.raw, "DIR", dir)
+		x := strings.ReplaceAll(tc.x, "DIR", dir)
+		if o := runPostconf(t, dir, "-h", tc.param); o.Stdout != raw+"\n" {
+			t.Errorf("%s: postconf -h %s printed %q, the test expects %q", tc.name, tc.param, o.Stdout, raw)
+		}
+		if o := runPostconf(t, dir, "-xh", tc.param); o.Stdout != x+"\n" {
+			t.Errorf("%s: postconf -xh %s printed %q, the test expects %q", tc.name, tc.param, o.Stdout, x)
+		}
+	}
+	for _, tc := range editUnitCases {
+		dir := writeMainCf(t, []byte(tc.in))
+		for _, e := range tc.edits {
+			runPostconf(t, dir, e.args()...)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "main.cf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.out {
+			t.Errorf("%s: postconf wrote %q, the test expects %q", tc.name, got, tc.out)
+		}
+	}
+}
+
+func TestUnknownAndErrors(t *testing.T) {
+	c := configFor(t, "/d", "lonely = 1\nloop = $loop\nsmtpd_restriction_classes = loop\n")
+	if _, ok := c.Raw("lonely"); ok {
+		t.Error("an unreferenced user parameter is unknown to postconf")
+	}
+	if _, err := c.Expand("lonely"); !errors.Is(err, ErrUnknownParameter) {
+		t.Errorf("Expand(lonely) error = %v, want ErrUnknownParameter", err)
+	}
+	_, err := c.Expand("loop")
+	var ee *ExpandError
+	if !errors.As(err, &ee) || ee.Fatal != "macro processing error" || len(ee.Warnings) == 0 ||
+		ee.Warnings[0] != `unreasonable macro call nesting: "loop"` {
+		t.Errorf("Expand(loop) error = %#v", err)
+	}
+	if !strings.Contains(err.Error(), "/d/main.cf: expand loop: macro processing error") {
+		t.Errorf("error text %q does not name the file and parameter", err)
+	}
+}
+
+func TestSyntaxError(t *testing.T) {
+	_, err := Parse("/etc/postfix-x/main.cf", []byte("a = 1\n\nnot an assignment\n  continued\n"))
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want *SyntaxError", err)
+	}
+	want := `/etc/postfix-x/main.cf, line 3: missing '=' after attribute name: "not an assignment  continued"`
+	if err.Error() != want {
+		t.Errorf("err = %q\nwant  %q (postconf's fatal text)", err, want)
+	}
+}
+
+func TestBytesRoundTrip(t *testing.T) {
+	for name, data := range corpus(t) {
+		f, err := Parse(name, data)
+		if err != nil {
+			continue
+		}
+		if got := f.Bytes(); !bytes.Equal(got, data) {
+			t.Errorf("%s: Bytes() differs from the input", name)
+		}
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	fsys := fstest.MapFS{"etc/postfix/main.cf": {Data: []byte("multi_instance_enable = yes\n")}}
+	f, err := ReadFile(fsys, "etc/postfix/main.cf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path != "/etc/postfix/main.cf" {
+		t.Errorf("Path = %q", f.Path)
+	}
+	if v, ok := f.Lookup("multi_instance_enable"); !ok || v != "yes" {
+		t.Errorf("Lookup = %q, %v", v, ok)
+	}
+	if _, err := ReadFile(fsys, "etc/postfix-none/main.cf"); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+type editUnitCase struct {
+	name  string
+	in    string
+	edits []editCase
+	out   string
+}
+
+var editUnitCases = []editUnitCase{
+	{"replace drops continuation, keeps comment lines", "a = 1\n  cont\n# keep\n  cont2\nb = 2\n",
+		[]editCase{{"-e", "a", "new"}}, "a = new\n# keep\nb = 2\n"},
+	{"append at end", "a = 1\n", []editCase{{"-e", "z", "  v  "}}, "a = 1\nz = v\n"},
+	{"append to unterminated last line", "a = 1", []editCase{{"-e", "z", "v"}}, "a = 1z = v\n"},
+	{"CRLF line replaced with LF", "a = 1\r\nb = 2\r\n", []editCase{{"-e", "a", "x"}}, "a = x\nb = 2\r\n"},
+	{"duplicates all replaced", "a = 1\nb = 2\na = 3\n", []editCase{{"-e", "a", "x"}}, "a = x\nb = 2\na = x\n"},
+	{"remove with continuation", "a = 1\n  c\nb = 2\n", []editCase{{"-X", "a", ""}}, "b = 2\n"},
+	{"comment out with continuation", "a = 1\n  c\nb = 2\n", []editCase{{"-#", "a", ""}}, "#a = 1\n#  c\nb = 2\n"},
+	{"name prefix does not match", "ab = 1\na= 2\n", []editCase{{"-X", "a", ""}}, "ab = 1\n"},
+}
+
+func TestEdits(t *testing.T) {
+	for _, tc := range editUnitCases {
+		f, err := Parse("main.cf", []byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range tc.edits {
+			if err := e.apply(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := string(f.Bytes()); got != tc.out {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.out)
+		}
+	}
+}
+
+func TestEditRefusals(t *testing.T) {
+	f, _ := Parse("main.cf", []byte("a = 1\n"))
+	for _, tc := range []struct{ name, value string }{
+		{"", "x"}, {"a b", "x"}, {"a=b", "x"}, {"#a", "x"}, {"a", "x\ny"},
+	} {
+		if err := f.Set(tc.name, tc.value); err == nil {
+			t.Errorf("Set(%q, %q) accepted", tc.name, tc.value)
+		}
+	}
+	if f.Remove("") || f.CommentOut("a b") {
+		t.Error("Remove/CommentOut accepted a bad name")
+	}
+	if string(f.Bytes()) != "a = 1\n" {
+		t.Errorf("refused edits changed the file: %q", f.Bytes())
+	}
+}
+
+func TestConfigSeesEdits(t *testing.T) {
+	c := configFor(t, "/d", "multi_instance_name = postfix-a\n")
+	if v, _ := c.Expand("syslog_name"); v != "postfix-a" {
+		t.Fatalf("syslog_name = %q", v)
+	}
+	if err := c.File.Set("multi_instance_name", "postfix-b"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.Expand("syslog_name"); v != "postfix-b" {
+		t.Errorf("after Set, syslog_name = %q", v)
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	got := SplitList(" /etc/postfix-a,/etc/postfix-b ,, \t/etc/postfix-c\r\n/etc/postfix-d,")
+	want := []string{"/etc/postfix-a", "/etc/postfix-b", "/etc/postfix-c", "/etc/postfix-d"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("SplitList = %q, want %q", got, want)
+	}
+	if got := SplitList(" , "); len(got) != 0 {
+		t.Errorf("SplitList of separators = %q", got)
+	}
+}
+
+func TestBool(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  bool
+		ok    bool
+	}{
+		{"yes", true, true}, {"YES", true, true}, {"Yes", true, true}, {"no", false, true}, {"NO", false, true},
+		{"true", false, false}, {"1", false, false}, {"y", false, false}, {"", false, false}, {"yes ", false, false},
+		{"yeſ", false, false}, // not ASCII: strcasecmp does not fold it
+	} {
+		got, err := ParseBool("/d/main.cf", "multi_instance_enable", tc.value)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParseBool(%q) = %v, %v", tc.value, got, err)
+		}
+		if err != nil && err.Error() != "/d/main.cf: bad boolean configuration: multi_instance_enable = "+tc.value {
+			t.Errorf("error text %q", err)
+		}
+	}
+	c := configFor(t, "/d", "multi_instance_enable = ${{a}=={a}?{YES}:{no}}\n")
+	if b, err := c.Bool("multi_instance_enable"); !b || err != nil {
+		t.Errorf("Bool after expansion = %v, %v", b, err)
+	}
+}
+
+func TestDefaultsOverride(t *testing.T) {
+	rpm, err := ParseDefaults(strings.NewReader("daemon_directory = /usr/libexec/postfix\nconfig_directory = /etc/postfix\nmail_version = 3.5.9\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewConfig("", nil, rpm)
+	if v, ok := c.Raw("daemon_directory"); !ok || v != "/usr/libexec/postfix" {
+		t.Errorf("daemon_directory = %q, %v", v, ok)
+	}
+	if v, ok := c.Raw("virtual_maps"); !ok || v != "" {
+		t.Errorf("legacy virtual_maps = %q, %v", v, ok)
+	}
+	b := builtin().With("daemon_directory", "/usr/libexec/postfix")
+	if v, _ := b.Default("daemon_directory"); v != "/usr/libexec/postfix" {
+		t.Errorf("With: %q", v)
+	}
+	if v, _ := builtin().Default("daemon_directory"); v != "/usr/lib/postfix/sbin" {
+		t.Errorf("With changed the built-in table: %q", v)
+	}
+}
+
+func TestHostDefaults(t *testing.T) {
+	oldH, oldI := hostname, interfaces
+	defer func() { hostname, interfaces = oldH, oldI }()
+	hostname = func() (string, error) { return "box", nil }
+	interfaces = func() ([]ifaceAddr, error) { return nil, nil }
+	c := configFor(t, "/d", "mydomain = example.org\n")
+	if v, _ := c.Expand("myhostname"); v != "box.example.org" {
+		t.Errorf("myhostname = %q", v)
+	}
+	c = configFor(t, "/d", "myhostname = mx.example.net\n")
+	if v, _ := c.Expand("mydomain"); v != "example.net" {
+		t.Errorf("mydomain = %q", v)
+	}
+	if v, _ := c.Expand("myorigin"); v != "mx.example.net" {
+		t.Errorf("myorigin = %q", v)
+	}
+}

@@ -1,0 +1,68 @@
+package postmulti
+
+import "github.com/postfix-systemd/postfix-instances/internal/maincf"
+
+// EnableOptions are -e enable and -e disable's options.
+type EnableOptions struct {
+	Enable    bool
+	Selection selection
+}
+
+// runEnable is -e enable / -e disable: set multi_instance_enable in the
+// selected instance's main.cf (the default instance may be selected with
+// "-i -").
+func (r *runner) runEnable(st *editState, o EnableOptions) error {
+	if err := r.loadAll(); err != nil {
+		return err
+	}
+	t, err := r.selectExisting(o.Selection, false, st)
+	if err != nil {
+		return err
+	}
+	st.target = t
+	if err := r.checkInitialized(); err != nil {
+		return err
+	}
+	v := "no"
+	if o.Enable {
+		v = "yes"
+	}
+	return r.editInstanceMainCF(st, t.configDir, func(f *maincf.File) error {
+		return setf(f, "multi_instance_enable", v)
+	})
+}
+
+// AssignOptions are -e assign's options.
+type AssignOptions struct {
+	Selection         selection
+	NewName, NewGroup *string // -I and -G; "" clears
+}
+
+// runAssign is -e assign: give the selected instance a new name (-I, "-"
+// for none) or group (-G, "-" for none). Nothing changes, and nothing is
+// checked beyond the names, when both are already as asked.
+func (r *runner) runAssign(st *editState, o AssignOptions) error {
+	if err := r.loadAll(); err != nil {
+		return err
+	}
+	t, err := r.selectExisting(o.Selection, false, st)
+	if err != nil {
+		return err
+	}
+	st.target = t
+	if err := checkNames(o.NewName, o.NewGroup); err != nil {
+		return err
+	}
+	fl, err := r.assignNames(t, o.NewName, o.NewGroup)
+	if err != nil {
+		return err
+	}
+	if fl == 0 {
+		return nil
+	}
+	st.flags |= fl
+	if err := r.checkInitialized(); err != nil {
+		return err
+	}
+	return r.setNames(st)
+}

@@ -1,0 +1,209 @@
+package postmulti
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+// rootPath is Postfix's ROOT_PATH on Linux, used when PATH is unset or empty.
+const rootPath = "/bin:/usr/bin:/sbin:/usr/sbin"
+
+// ExecOptions are the -x mode's options.
+type ExecOptions struct {
+	Selection selection
+	Reverse   bool
+	Args      []string // the command and its arguments
+}
+
+// runExec is -x: run Args once per selected instance, with the
+// instance's settings in the environment. Every instance is visited;
+// the status is 1 when any run failed.
+func (r *runner) runExec(o ExecOptions) error {
+	matched, failed := false, false
+	for _, ip := range r.ordered(o.Reverse) {
+		if !o.Selection.matches(ip) {
+			continue
+		}
+		matched = true
+		env := r.instanceEnv(ip)
+		if r.runCommand(o.Args, env) != 0 {
+			failed = true
+		}
+	}
+	if !matched {
+		return fatalf("No matching instances")
+	}
+	if failed {
+		return &exitError{1}
+	}
+	return nil
+}
+
+// ordered is the iteration order: start order, or its reverse.
+func (r *runner) ordered(reverse bool) []*inst {
+	out := append([]*inst(nil), r.list...)
+	if reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out
+}
+
+// instanceEnv is the environment upstream's run_user_command gives a -x
+// command: MAIL_CONFIG and the instance's parameters, $command_directory
+// first in PATH.
+func (r *runner) instanceEnv(ip *inst) []string {
+	env := append([]string(nil), r.environ...)
+	set := func(k, v string) { env = setenvInPlace(env, k, v) }
+	set("MAIL_CONFIG", ip.configDir)
+	set("daemon_directory", r.pc.daemonDir)
+	set("command_directory", r.pc.commandDir)
+	set("config_directory", ip.configDir)
+	set("queue_directory", ip.queueDir)
+	set("data_directory", ip.dataDir)
+	set("multi_instance_name", ip.name)
+	set("multi_instance_group", ip.group)
+	en := "no"
+	if ip.enabled {
+		en = "yes"
+	}
+	set("multi_instance_enable", en)
+	set("PATH", r.commandPath(env))
+	return env
+}
+
+// commandPath is upstream's prepend_command_path: "$command_directory:"
+// before PATH, or before ROOT_PATH when PATH is empty.
+func (r *runner) commandPath(env []string) string {
+	p := lookupEnv(env, "PATH")
+	if p == "" {
+		p = rootPath
+	}
+	return r.pc.commandDir + ":" + p
+}
+
+// setenvInPlace is setenv(3) with overwrite: an existing entry keeps its
+// place, a new one goes last, so "env" prints what upstream's child sees.
+func setenvInPlace(env []string, k, v string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+func lookupEnv(env []string, k string) string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			return kv[len(k)+1:]
+		}
+	}
+	return ""
+}
+
+// runCommand runs argv as execvp(3) would in upstream's child and
+// returns its status: the exit code, 1 for a signal, 1 after printing
+// upstream's "execvp" fatal message when the command cannot be run.
+func (r *runner) runCommand(argv []string, env []string) int {
+	path, err := lookPathExecvp(argv[0], lookupEnv(env, "PATH"))
+	if err == nil {
+		var st int
+		st, err = r.start(path, argv, env)
+		if err == nil {
+			return st
+		}
+		if errors.Is(err, syscall.ENOEXEC) {
+			// execvp falls back to the shell for a script without "#!".
+			if st, err = r.start("/bin/sh", append([]string{"/bin/sh", path}, argv[1:]...), env); err == nil {
+				return st
+			}
+		}
+	}
+	r.diag(r.prog + ": fatal: execvp " + argv[0] + ": " + strerror(err))
+	return 1
+}
+
+// start runs one process with the run's standard streams and waits.
+func (r *runner) start(path string, argv, env []string) (int, error) {
+	c := &exec.Cmd{Path: path, Args: argv, Env: env, Stdin: r.env.Stdin, Stdout: r.env.Stdout, Stderr: r.env.Stderr}
+	if err := c.Start(); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return 0, pe.Err
+		}
+		return 0, err
+	}
+	err := c.Wait()
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Exited() {
+			return ws.ExitStatus(), nil
+		}
+		return 1, nil
+	}
+	return 1, nil
+}
+
+// lookPathExecvp resolves name the way glibc's execvp does: a name with
+// a slash is used as is; otherwise each PATH element is tried, an empty
+// one meaning the current directory; EACCES is remembered, ENOENT and
+// ENOTDIR are skipped, anything else stops the search.
+func lookPathExecvp(name, path string) (string, error) {
+	if name == "" {
+		return "", syscall.ENOENT
+	}
+	if strings.Contains(name, "/") {
+		return name, checkExec(name)
+	}
+	if path == "" {
+		path = "/bin:/usr/bin"
+	}
+	var sawEACCES bool
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		err := checkExec(p)
+		switch {
+		case err == nil:
+			return p, nil
+		case errors.Is(err, syscall.EACCES):
+			sawEACCES = true
+		case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENOTDIR):
+		default:
+			return "", err
+		}
+	}
+	if sawEACCES {
+		return "", syscall.EACCES
+	}
+	return "", syscall.ENOENT
+}
+
+// checkExec predicts execve's answer for path: ENOENT, EACCES for a
+// directory or a file without execute permission.
+func checkExec(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return syscall.EACCES
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+)
+
+// jobMode is the mode of every job we queue: like systemctl's default, a
+// conflicting queued job is replaced.
+const jobMode = "replace"
+
+// connPoll is how often a job wait checks that the bus connection is still
+// up: go-systemd delivers job results only while it is.
+const connPoll = time.Second
+
+// dbusManager is Manager over a go-systemd connection.
+type dbusManager struct {
+	conn *sdbus.Conn
+}
+
+// Connect dials systemd: the system bus first and, for root, systemd's
+// private socket /run/systemd/private when the bus is unavailable (as
+// systemctl does early in boot). It subscribes to the manager's signals so
+// that job completions (JobRemoved) reach us on either kind of connection.
+func Connect(ctx context.Context) (Manager, error) {
+	return connect(sdbus.NewWithContext(ctx))
+}
+
+// connectPrivate dials systemd's private socket only (tests use it to cover
+// that path as well).
+func connectPrivate(ctx context.Context) (Manager, error) {
+	return connect(sdbus.NewSystemdConnectionContext(ctx))
+}
+
+func connect(conn *sdbus.Conn, err error) (Manager, error) {
+	if err != nil {
+		return nil, fmt.Errorf("connect to systemd: %w", err)
+	}
+	// On the private socket systemd sends JobRemoved only to subscribed
+	// connections, and go-systemd listens for it on a second connection
+	// from the one that queued the job.
+	if err := conn.Subscribe(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("subscribe to systemd's signals: %w", err)
+	}
+	return &dbusManager{conn: conn}, nil
+}
+
+type jobFunc func(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+
+// job queues one job and waits for its result on a buffered channel, so
+// that go-systemd's dispatcher never blocks on us even after we gave up.
+func (m *dbusManager) job(ctx context.Context, op, unit string, queue jobFunc) error {
+	ch := make(chan string, 1)
+	if _, err := queue(ctx, unit, jobMode, ch); err != nil {
+		return fmt.Errorf("%s %s: %w", op, unit, err)
+	}
+	tick := time.NewTicker(connPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case result := <-ch:
+			if result != "done" {
+				return &JobError{Op: op, Unit: unit, Result: result}
+			}
+			return nil
+		case <-tick.C:
+			if !m.conn.Connected() {
+				return fmt.Errorf("%s %s: lost the connection to systemd while waiting for the job; see \"systemctl status %s\"", op, unit, unit)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s: gave up waiting for the job, which stays queued (see \"systemctl list-jobs\"): %w", op, unit, ctx.Err())
+		}
+	}
+}
+
+func (m *dbusManager) StartUnit(ctx context.Context, unit string) error {
+	return m.job(ctx, OpStart, unit, m.conn.StartUnitContext)
+}
+
+func (m *dbusManager) StopUnit(ctx context.Context, unit string) error {
+	return m.job(ctx, OpStop, unit, m.conn.StopUnitContext)
+}
+
+func (m *dbusManager) ReloadUnit(ctx context.Context, unit string) error {
+	return m.job(ctx, OpReload, unit, m.conn.ReloadUnitContext)
+}
+
+func (m *dbusManager) UnitStatus(ctx context.Context, unit string) (UnitStatus, error) {
+	s := UnitStatus{Name: unit}
+	props, err := m.conn.GetUnitPropertiesContext(ctx, unit)
+	if err != nil {
+		return s, fmt.Errorf("read properties of %s: %w", unit, err)
+	}
+	s.LoadState, _ = props["LoadState"].(string)
+	s.ActiveState, _ = props["ActiveState"].(string)
+	s.SubState, _ = props["SubState"].(string)
+	s.FragmentPath, _ = props["FragmentPath"].(string)
+	s.NeedDaemonReload, _ = props["NeedDaemonReload"].(bool)
+	if s.LoadState != "loaded" || !isService(unit) {
+		return s, nil
+	}
+	svc, err := m.conn.GetUnitTypePropertiesContext(ctx, unit, "Service")
+	if err != nil {
+		return s, fmt.Errorf("read service properties of %s: %w", unit, err)
+	}
+	s.MainPID, _ = svc["MainPID"].(uint32)
+	s.ExecMainPID, _ = svc["ExecMainPID"].(uint32)
+	s.Result, _ = svc["Result"].(string)
+	return s, nil
+}
+
+func isService(unit string) bool {
+	const suffix = ".service"
+	return len(unit) > len(suffix) && unit[len(unit)-len(suffix):] == suffix
+}
+
+func (m *dbusManager) Reload(ctx context.Context) error {
+	if err := m.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("daemon-reload: %w", err)
+	}
+	return nil
+}
+
+func (m *dbusManager) Close() error {
+	if m.conn == nil {
+		return errors.New("systemd connection already closed")
+	}
+	m.conn.Close()
+	m.conn = nil
+	return nil
+}

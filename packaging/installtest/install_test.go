@@ -1,0 +1,329 @@
+package installtest
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postfix-systemd/postfix-instances/internal/harness"
+)
+
+// replaced are the files of Debian's postfix package that ours replace, by
+// the names Debian 12's dpkg knows them under, with where ours come from in
+// the build's staging directory (see scripts/build-packages.sh).
+var replaced = []struct {
+	debian string // path in Debian's postfix package
+	ours   string // the staged file that must be there while we are installed
+}{
+	{"/lib/systemd/system-generators/postfix-instance-generator", "ARCH/postfix-instance-generator"},
+	{"/lib/systemd/system/postfix@.service", "common/units/postfix@.service"},
+	{"/usr/sbin/postmulti", "ARCH/postmulti"},
+	{"/usr/share/man/man1/postmulti.1.gz", "common/man/postmulti.1.gz"},
+}
+
+// diversions are the ones preinst adds: each merged-/usr file under both
+// of its names (see packaging/deb/preinst).
+var diversions = []string{
+	"/lib/systemd/system-generators/postfix-instance-generator",
+	"/usr/lib/systemd/system-generators/postfix-instance-generator",
+	"/lib/systemd/system/postfix@.service",
+	"/usr/lib/systemd/system/postfix@.service",
+	"/usr/sbin/postmulti",
+	"/usr/share/man/man1/postmulti.1.gz",
+}
+
+const debInContainer = "/root/postfix-instances.deb"
+
+func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
+	harness.Require(t)
+	deb, stage := buildDeb(t)
+	s := &session{t: t, c: harness.Boot(t, harness.Options{})}
+	data, err := os.ReadFile(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.WriteFile(debInContainer, data, 0o644)
+
+	// Debian's files as they are before we touch anything.
+	debianSum := map[string]string{}
+	for _, r := range replaced {
+		debianSum[r.debian] = s.md5(r.debian)
+	}
+	s.run("Debian's postfix files are intact before the install", "dpkg", "--verify", "postfix")
+
+	// --- install ---------------------------------------------------------
+	s.run("apt-get install the package", "env", "DEBIAN_FRONTEND=noninteractive",
+		"apt-get", "install", "-y", debInContainer)
+	s.checkInstalled(stage, debianSum)
+	// Installing the same version again runs preinst with "upgrade": the
+	// diversions must survive unchanged.
+	s.run("reinstall the package (preinst upgrade)", "env", "DEBIAN_FRONTEND=noninteractive",
+		"apt-get", "install", "-y", "--reinstall", debInContainer)
+	s.checkInstalled(stage, debianSum)
+
+	// --- the walk-through, typed as the administrator types it -------------
+	s.run("create a mailbox user", "useradd", "--create-home", "mailtest")
+	s.run("walk-through", "postmulti", "-e", "init")
+	s.run("walk-through", "postmulti", "-I", "postfix-out", "-G", "mta", "-e", "create")
+	s.run("walk-through", "postmulti", "-i", "postfix-out", "-x", "postconf", "-e",
+		"inet_interfaces = 127.0.0.3", "inet_protocols = ipv4",
+		"myhostname = out.pfi-test", "mydestination = localhost",
+		"mynetworks = 127.0.0.0/8",
+		"smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination")
+	s.run("walk-through", "postmulti", "-i", "postfix-out", "-e", "enable")
+	s.run("walk-through", "postmulti", "-i", "postfix-out", "-p", "start")
+	s.run("walk-through", "postmulti", "-I", "postfix-in", "-G", "mta", "-e", "create")
+	s.run("walk-through", "postmulti", "-i", "postfix-in", "-x", "postconf", "-e",
+		"inet_interfaces = 127.0.0.2", "inet_protocols = ipv4",
+		"myhostname = in.pfi-test", "mydestination =", "relayhost = [127.0.0.3]",
+		"mynetworks = 127.0.0.0/8",
+		"smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination")
+	s.run("walk-through", "postmulti", "-i", "postfix-in", "-e", "enable")
+	s.run("walk-through", "postmulti", "-i", "postfix-in", "-p", "start")
+
+	for _, u := range []string{"postfix@postfix-out.service", "postfix@postfix-in.service"} {
+		s.wantActive(u, "active")
+		s.wantOurTemplate(u)
+	}
+	s.mailFlows("after postmulti -p start", "in.pfi-test", "out.pfi-test")
+
+	s.run("stop the group", "systemctl", "stop", "postfix-mta.target")
+	for _, i := range []string{"postfix-in", "postfix-out"} {
+		s.wantActive("postfix@"+i+".service", "inactive")
+		if res, err := s.c.Exec("postfix", "-c", "/etc/"+i, "status"); err == nil {
+			t.Fatalf("after systemctl stop postfix-mta.target, %s still has a master: %s", i, res.Stdout+res.Stderr)
+		}
+	}
+	s.run("start the group", "systemctl", "start", "postfix-mta.target")
+	for _, u := range []string{"postfix@postfix-out.service", "postfix@postfix-in.service"} {
+		s.wantActive(u, "active")
+	}
+	s.mailFlows("after systemctl start postfix-mta.target", "in.pfi-test", "out.pfi-test")
+
+	// --- remove: Debian's files and units are back --------------------------
+	s.run("apt-get remove the package", "env", "DEBIAN_FRONTEND=noninteractive",
+		"apt-get", "remove", "-y", "postfix-instances")
+	s.checkDebianBack(debianSum)
+	// Debian's units run the instances again: its generator wants every
+	// instance, its template starts them with Debian's postmulti.
+	s.run("restart postfix with Debian's units", "systemctl", "restart", "postfix.service")
+	for _, u := range []string{"postfix@-.service", "postfix@postfix-out.service", "postfix@postfix-in.service"} {
+		s.wantActive(u, "active")
+		if exec := s.c.Show(u, "ExecStart")["ExecStart"]; !strings.Contains(exec, "/usr/sbin/postmulti") {
+			t.Fatalf("after removal %s should run Debian's template (postmulti -i %%i -p start), ExecStart=%s", u, exec)
+		}
+	}
+	s.mailFlows("with Debian's units after removal", "in.pfi-test", "out.pfi-test")
+
+	// --- purge from installed: nothing left behind ---------------------------
+	s.run("install the package again", "env", "DEBIAN_FRONTEND=noninteractive",
+		"apt-get", "install", "-y", debInContainer)
+	s.checkInstalled(stage, debianSum)
+	s.run("apt-get purge the package", "env", "DEBIAN_FRONTEND=noninteractive",
+		"apt-get", "purge", "-y", "postfix-instances")
+	s.checkDebianBack(debianSum)
+	s.checkNothingLeft(deb)
+}
+
+// buildDeb builds the .deb for this machine's architecture into a temporary
+// directory and returns it and the staging directory the build used.
+func buildDeb(t *testing.T) (deb, stage string) {
+	t.Helper()
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := t.TempDir()
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-packages.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "PKG_DIST="+dist, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/build-packages.sh: %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(dist, "*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("scripts/build-packages.sh made %d .deb files in %s, want 1", len(debs), dist)
+	}
+	return debs[0], filepath.Join(dist, "stage")
+}
+
+type session struct {
+	t *testing.T
+	c *harness.Container
+}
+
+// run runs a command inside and fails the test, naming the step, when it
+// does not exit 0.
+func (s *session) run(step string, args ...string) string {
+	s.t.Helper()
+	res, err := s.c.Exec(args...)
+	if err != nil {
+		s.t.Fatalf("%s: %v\nstdout:\n%s", step, err, res.Stdout)
+	}
+	return res.Stdout
+}
+
+// md5 is the MD5 sum of a file inside the container, "" when it is missing.
+func (s *session) md5(path string) string {
+	s.t.Helper()
+	res, err := s.c.Exec("md5sum", path)
+	if err != nil {
+		return ""
+	}
+	return strings.Fields(res.Stdout)[0]
+}
+
+func hostMD5(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// ourDiversions lists the diversions held by postfix-instances, sorted.
+func (s *session) ourDiversions() []string {
+	s.t.Helper()
+	var got []string
+	for _, line := range strings.Split(s.run("list diversions", "dpkg-divert", "--list"), "\n") {
+		if strings.HasSuffix(line, " by postfix-instances") {
+			got = append(got, line)
+		}
+	}
+	slices.Sort(got)
+	return got
+}
+
+func (s *session) checkInstalled(stage string, debianSum map[string]string) {
+	s.t.Helper()
+	var want []string
+	for _, d := range diversions {
+		want = append(want, fmt.Sprintf("diversion of %s to %s.distrib by postfix-instances", d, d))
+	}
+	slices.Sort(want)
+	if got := s.ourDiversions(); !slices.Equal(got, want) {
+		s.t.Fatalf("diversions after install:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, r := range replaced {
+		ours := hostMD5(s.t, filepath.Join(stage, strings.Replace(r.ours, "ARCH", runtime.GOARCH, 1)))
+		if got := s.md5(r.debian); got != ours {
+			s.t.Fatalf("after install %s has MD5 %q, want ours (%s)", r.debian, got, ours)
+		}
+		if got := s.md5(r.debian + ".distrib"); got != debianSum[r.debian] {
+			s.t.Fatalf("after install %s.distrib has MD5 %q, want Debian's file (%s)", r.debian, got, debianSum[r.debian])
+		}
+	}
+	// dpkg checks postfix's files where the diversions put them.
+	s.run("Debian's postfix files are intact where they were diverted", "dpkg", "--verify", "postfix")
+	for _, u := range []string{"postfix@-.service"} {
+		s.wantOurTemplate(u)
+	}
+}
+
+// wantOurTemplate checks that a unit runs our template with Debian's chroot
+// preparation drop-in.
+func (s *session) wantOurTemplate(unit string) {
+	s.t.Helper()
+	p := s.c.Show(unit, "ExecStart", "ExecStartPre", "DropInPaths")
+	if !strings.Contains(p["ExecStart"], "/usr/sbin/postfix -c") {
+		s.t.Fatalf("%s does not run our template (postfix -c DIR start): ExecStart=%s", unit, p["ExecStart"])
+	}
+	if !strings.Contains(p["ExecStartPre"], "/usr/lib/postfix/configure-instance.sh") {
+		s.t.Fatalf("%s does not run Debian's configure-instance.sh before starting: ExecStartPre=%s DropInPaths=%s",
+			unit, p["ExecStartPre"], p["DropInPaths"])
+	}
+}
+
+func (s *session) wantActive(unit, state string) {
+	s.t.Helper()
+	s.c.Eventually(unit+" "+state, 30*time.Second, func() (bool, error) {
+		res, _ := s.c.Exec("systemctl", "is-active", unit)
+		return strings.TrimSpace(res.Stdout) == state, nil
+	})
+}
+
+var mails int
+
+// mailFlows sends a message to postfix-in and waits for it in the local
+// mailbox that postfix-out delivers to, having passed both instances.
+func (s *session) mailFlows(when string, via ...string) {
+	s.t.Helper()
+	mails++
+	subject := fmt.Sprintf("pfi-package-test %d %s", mails, when)
+	s.run("send mail to postfix-in "+when, "swaks", "--silent", "2",
+		"--server", "127.0.0.2", "--from", "sender@pfi-test", "--to", "mailtest@localhost",
+		"--header", "Subject: "+subject)
+	s.c.Eventually("mail delivered "+when, time.Minute, func() (bool, error) {
+		res, _ := s.c.Exec("grep", "-cF", subject, "/var/mail/mailtest")
+		return strings.TrimSpace(res.Stdout) == "1", nil
+	})
+	box := s.run("read the mailbox", "cat", "/var/mail/mailtest")
+	msg := box[strings.LastIndex(box, "\nFrom ")+1:]
+	for _, host := range via {
+		if !strings.Contains(msg, "by "+host) {
+			s.t.Fatalf("mail %s did not pass %s:\n%s", when, host, msg)
+		}
+	}
+}
+
+func (s *session) checkDebianBack(debianSum map[string]string) {
+	s.t.Helper()
+	if got := s.ourDiversions(); len(got) != 0 {
+		s.t.Fatalf("diversions left after removal:\n%s", strings.Join(got, "\n"))
+	}
+	for _, r := range replaced {
+		if got := s.md5(r.debian); got != debianSum[r.debian] {
+			s.t.Fatalf("after removal %s has MD5 %q, want Debian's (%s)", r.debian, got, debianSum[r.debian])
+		}
+	}
+	for _, d := range diversions {
+		if _, err := s.c.Exec("test", "-e", d+".distrib"); err == nil {
+			s.t.Fatalf("after removal %s.distrib still exists", d)
+		}
+	}
+	s.run("Debian's postfix files are intact after removal", "dpkg", "--verify", "postfix")
+}
+
+// checkNothingLeft checks that after purge dpkg forgot the package and no
+// file it shipped remains, except Debian's own restored ones.
+func (s *session) checkNothingLeft(deb string) {
+	s.t.Helper()
+	if res, err := s.c.Exec("dpkg-query", "-W", "-f", "${db:Status-Status}", "postfix-instances"); err == nil &&
+		strings.TrimSpace(res.Stdout) != "not-installed" {
+		s.t.Fatalf("after purge dpkg still knows postfix-instances: %s", res.Stdout)
+	}
+	if out := s.run("dpkg's database", "bash", "-c", "ls /var/lib/dpkg/info/postfix-instances.* 2>/dev/null || true"); out != "" {
+		s.t.Fatalf("after purge dpkg keeps files of postfix-instances:\n%s", out)
+	}
+	list, err := exec.Command("dpkg-deb", "--fsys-tarfile", deb).Output()
+	if err != nil {
+		s.t.Fatalf("dpkg-deb --fsys-tarfile %s: %v", deb, err)
+	}
+	names, err := tarFiles(list)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	restored := map[string]bool{}
+	for _, r := range replaced {
+		restored[r.debian] = true
+		restored["/usr"+r.debian] = true
+	}
+	for _, name := range names {
+		if restored[name] {
+			continue
+		}
+		if _, err := s.c.Exec("test", "-e", name); err == nil {
+			s.t.Errorf("after purge %s is still there", name)
+		}
+	}
+}
