@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Apply creates the entries of t below dir, which must exist. Files and
@@ -24,7 +25,7 @@ func Apply(t Tree, dir string) []error {
 		}
 		name := filepath.Join(dir, filepath.FromSlash(e.Path))
 		if parent := filepath.Dir(name); !made[parent] {
-			if err := os.MkdirAll(parent, 0o755); err != nil {
+			if err := mkdir(parent); err != nil {
 				errs = append(errs, fmt.Errorf("create directory: %w", err))
 				continue
 			}
@@ -46,16 +47,45 @@ func Apply(t Tree, dir string) []error {
 	return errs
 }
 
-func writeExclusive(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+// mkdir creates dir, and its parents only when needed: most parents are a
+// drop-in directory right below the (existing) output directory, and a
+// plain mkdir(2) is all they take.
+func mkdir(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+			return nil
+		}
 		return err
+	case errors.Is(err, fs.ErrNotExist):
+		return os.MkdirAll(dir, 0o755)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
+	return err
+}
+
+// writeExclusive creates name, which must not exist, with data. It uses
+// the system calls directly: an *os.File would also register the file with
+// Go's poller, several calls per file that a thousand drop-ins notice.
+func writeExclusive(name string, data []byte) error {
+	fd, err := syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return &fs.PathError{Op: "create", Path: name, Err: err}
 	}
-	if err := f.Close(); err != nil {
+	for len(data) > 0 {
+		n, err := syscall.Write(fd, data)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			syscall.Close(fd)
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		data = data[n:]
+	}
+	if err := syscall.Close(fd); err != nil {
 		return fmt.Errorf("close %s: %w", name, err)
 	}
 	return nil

@@ -28,9 +28,6 @@ PKG_FORMATS=${PKG_FORMATS:-deb rpm}
 PKG_MAINTAINER=${PKG_MAINTAINER:-postfix-instances developers <postfix-systemd@users.noreply.github.com>}
 PKG=postfix-instances
 DIST=${PKG_DIST:-dist}
-mkdir -p "$DIST"
-DIST=$(cd "$DIST" && pwd)
-STAGE=$DIST/stage
 GO=${GO:-go}
 
 die() {
@@ -108,6 +105,9 @@ fi
 export SOURCE_DATE_EPOCH
 echo "build-packages: $PKG $PKG_VERSION for ${PKG_ARCHES// /, } (${PKG_FORMATS// /, })"
 
+mkdir -p "$DIST"
+DIST=$(cd "$DIST" && pwd)
+STAGE=$DIST/stage
 rm -rf "$STAGE"
 mkdir -p "$STAGE/common/units" "$STAGE/common/man" "$STAGE/common/completions" "$STAGE/common/doc"
 for fmt in $PKG_FORMATS; do

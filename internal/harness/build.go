@@ -50,7 +50,8 @@ func BuildGo(pkg string) (string, error) {
 		return "", err
 	}
 	if buildDir == "" {
-		if buildDir, err = os.MkdirTemp("", "pfi-test-bin-"); err != nil {
+		sweepStale()
+		if buildDir, err = os.MkdirTemp("", fmt.Sprintf("pfi-test-bin-%d-", os.Getpid())); err != nil {
 			return "", err
 		}
 	}

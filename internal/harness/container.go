@@ -133,7 +133,8 @@ func Boot(t TB, opt Options) *Container {
 	if opt.Volatile && len(opt.Files) > 0 {
 		t.Fatalf("harness: Options.Files need the harness overlay, not Volatile")
 	}
-	dir, err := os.MkdirTemp("", "pfi-test-")
+	sweepStale()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("pfi-test-%d-", os.Getpid()))
 	if err != nil {
 		t.Fatalf("harness: %v", err)
 	}
@@ -719,4 +720,46 @@ func mounted(dir string) bool {
 		}
 	}
 	return false
+}
+
+// sweepStale removes the temporary directories of test processes that died
+// without cleaning up (a go test -timeout panic skips cleanups): they are
+// named pfi-test-PID-* and pfi-test-bin-PID-*. A directory is left alone
+// while its process lives or while any process still has a mount under it.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pfi-test-*"))
+	var stale []string
+	for _, d := range dirs {
+		rest := strings.TrimPrefix(strings.TrimPrefix(filepath.Base(d), "pfi-test-"), "bin-")
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue
+		}
+		stale = append(stale, d)
+	}
+	if len(stale) == 0 {
+		return
+	}
+	infos, _ := filepath.Glob("/proc/[0-9]*/mountinfo")
+	inUse := map[string]bool{}
+	for _, f := range infos {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, d := range stale {
+			if strings.Contains(string(data), d+"/") {
+				inUse[d] = true
+			}
+		}
+	}
+	for _, d := range stale {
+		if !inUse[d] {
+			os.RemoveAll(d)
+		}
+	}
 }

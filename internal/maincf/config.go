@@ -85,6 +85,8 @@ type state struct {
 	dict    map[string]string
 	user    map[string]bool // user-defined names that postconf knows
 	host    map[string]string
+	net     *netSettings
+	loading bool // inside load: see hostDefault
 	warn    []string
 	unused  []string // printed after the values, and only when postconf did not fail
 	err     error
@@ -122,13 +124,24 @@ func (c *Config) state() *state {
 	if c.File != nil {
 		gen = c.File.gen
 	}
-	if s != nil && s.file == c.File && s.gen == gen && s.dir == c.Dir && s.defaults == c.Defaults {
+	if s != nil && s.file == c.File && s.gen == gen && s.dir == c.Dir && sameDefaults(s.defaults, c.Defaults) {
 		return s
 	}
 	s = &state{file: c.File, gen: gen, dir: c.Dir, defaults: c.Defaults}
 	c.st = s
 	c.load(s)
 	return s
+}
+
+// sameDefaults compares without panicking on non-comparable Defaults
+// (which are then never considered the same).
+func sameDefaults(a, b Defaults) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // load follows postconf's start-up for "postconf -c DIR [-x] -h name":
@@ -171,7 +184,9 @@ func (c *Config) load(s *state) {
 		}
 	}
 
+	s.loading = true
 	defer func() {
+		s.loading = false
 		if r := recover(); r != nil {
 			s.err = c.recovered(r, "", append([]string(nil), s.warn...))
 		}
@@ -237,7 +252,6 @@ func (c *Config) load(s *state) {
 		scan(v)
 		if c.builtinKnown(s, name) && s.table.Flags(name)&FlagLegacy == 0 {
 			c.dbmsWarnings(s, c.expandValue(s, v), "main.cf")
-
 		}
 	}
 	for _, name := range names {
@@ -438,11 +452,17 @@ func (c *Config) Known(name string) bool {
 // Value returns name's raw value as the daemons see it: main.cf, else the
 // default, unexpanded, white space inside kept. ok is false for an unknown
 // name or when Err is set.
-func (c *Config) Value(name string) (string, bool) {
+func (c *Config) Value(name string) (v string, ok bool) {
 	s := c.state()
 	if s.err != nil || !c.known(s, name) {
 		return "", false
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			_ = c.recovered(r, name, nil) // re-panics what is not ours
+			v, ok = "", false
+		}
+	}()
 	return c.lookup(s, name)
 }
 
@@ -463,8 +483,9 @@ func (c *Config) Expand(name string) (string, error) {
 	return Normalize(v), err
 }
 
-// ExpandValue is Expand without folding white space: the value a daemon
-// would see after $name expansion.
+// ExpandValue is Expand without folding white space (postconf's rules
+// otherwise: unknown names and start-up failures are errors): the value a
+// daemon would see after $name expansion.
 func (c *Config) ExpandValue(name string) (string, error) {
 	s := c.state()
 	if s.err != nil {
@@ -473,11 +494,14 @@ func (c *Config) ExpandValue(name string) (string, error) {
 	if !c.known(s, name) {
 		return "", fmt.Errorf("%s: %s: %w", c.path(), name, ErrUnknownParameter)
 	}
-	v, _ := c.lookup(s, name)
-	if s.table.Flags(name)&FlagRaw != 0 {
-		return v, nil
-	}
-	return c.expand(s, name, v)
+	raw := s.table.Flags(name)&FlagRaw != 0
+	return c.expand(s, name, func() string {
+		v, _ := c.lookup(s, name)
+		if raw {
+			return v
+		}
+		return c.expandValue(s, v)
+	})
 }
 
 // ExpandString expands $names in text as postconf -x expands a value.
@@ -486,10 +510,12 @@ func (c *Config) ExpandString(text string) (string, error) {
 	if s.err != nil {
 		return "", s.err
 	}
-	return c.expand(s, "", text)
+	return c.expand(s, "", func() string { return c.expandValue(s, text) })
 }
 
-func (c *Config) expand(s *state, name, value string) (out string, err error) {
+// expand runs f, which expands a value, turning a failure into an
+// *ExpandError with the warnings it caused.
+func (c *Config) expand(s *state, name string, f func() string) (out string, err error) {
 	mark := len(s.warn)
 	defer func() {
 		w := append([]string(nil), s.warn[mark:]...)
@@ -498,7 +524,7 @@ func (c *Config) expand(s *state, name, value string) (out string, err error) {
 			out, err = "", c.recovered(r, name, w)
 		}
 	}()
-	return c.expandValue(s, value), nil
+	return f(), nil
 }
 
 // Bool parses name's expanded value as a Postfix boolean: "yes" or "no" in

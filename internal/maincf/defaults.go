@@ -151,14 +151,19 @@ func builtin() *Table {
 		if err != nil {
 			panic("maincf: embedded defaults.txt: " + err.Error())
 		}
-		for _, kv := range strings.Split(buildDefaults, ";") {
-			if name, value, ok := strings.Cut(kv, "="); ok {
-				t.values[strings.TrimSpace(name)] = strings.TrimSpace(value)
-			}
-		}
+		applyOverrides(t, buildDefaults)
 		builtinTable = t
 	})
 	return builtinTable
+}
+
+// applyOverrides sets the "name=value;name=value" defaults of spec in t.
+func applyOverrides(t *Table, spec string) {
+	for _, kv := range strings.Split(spec, ";") {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(name) != "" {
+			t.values[strings.TrimSpace(name)] = strings.TrimSpace(value)
+		}
+	}
 }
 
 func parseFlags(text string) map[string]ParamFlags {

@@ -9,12 +9,11 @@ import (
 
 // Edit errors, worded as postconf words them.
 var (
-	ErrMultiLine  = errors.New("-e, -X, or -# accepts no multi-line input")
-	ErrComment    = errors.New("-e, -X, or -# accepts no comment input")
-	ErrBadName    = errors.New("invalid parameter name")
-	ErrNoName     = errors.New("-X or -# requires non-blank parameter names")
-	ErrNameValue  = errors.New("-X or -# requires parameter names without value")
-	errEditFailed = errors.New("edit failed")
+	ErrMultiLine = errors.New("-e, -X, or -# accepts no multi-line input")
+	ErrComment   = errors.New("-e, -X, or -# accepts no comment input")
+	ErrBadName   = errors.New("invalid parameter name")
+	ErrNoName    = errors.New("-X or -# requires non-blank parameter names")
+	ErrNameValue = errors.New("-X or -# requires parameter names without value")
 )
 
 type editMode int
@@ -38,10 +37,10 @@ const (
 // refused.
 func (f *File) Set(name, value string) error {
 	if err := checkName(name); err != nil {
-		return err
+		return fmt.Errorf("%s: set %q: %w", f.Path, name, err)
 	}
 	if strings.ContainsAny(value, "\n\x00") {
-		return fmt.Errorf("%s: %w", f.Path, ErrMultiLine)
+		return fmt.Errorf("%s: set %q: %w", f.Path, name, ErrMultiLine)
 	}
 	v := []byte(value)
 	i, j := 0, len(v)

@@ -52,6 +52,7 @@ func main() {
 	}
 	dir, err := os.MkdirTemp("", "gendefaults")
 	check(err)
+	tmpDir = dir
 	defer os.RemoveAll(dir)
 	check(os.WriteFile(filepath.Join(dir, "main.cf"), nil, 0o644))
 
@@ -144,7 +145,13 @@ func check(err error) {
 	}
 }
 
+// tmpDir is removed by fail too.
+var tmpDir string
+
 func fail(format string, args ...any) {
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
 	w := bufio.NewWriter(os.Stderr)
 	fmt.Fprintf(w, "gendefaults: "+format+"\n", args...)
 	w.Flush()

@@ -18,8 +18,9 @@ import (
 //	            or "localdomain"
 //	mynetworks  the addresses of the up interfaces (IPv4 first, then IPv6)
 //	            masked by mynetworks_style (host, subnet or class), for
-//	            inet_interfaces "all", "loopback-only" or literal addresses
-//	            and inet_protocols "all", "ipv4", "ipv6"
+//	            inet_interfaces "all", "loopback-only", addresses, or host
+//	            names (looked up in /etc/hosts only), and inet_protocols
+//	            "all", "ipv4", "ipv6"; computed on demand only
 //	process_id  the PID of the running program
 //
 // hostname and interfaces are variables so that tests can pin them.
@@ -49,6 +50,12 @@ func (c *Config) hostDefault(s *state, name string) string {
 			v = "localdomain"
 		}
 	case "mynetworks":
+		if s.loading {
+			// postconf computes it here; we only check what can be
+			// checked without the interfaces, and compute on demand.
+			c.netPrelude(s)
+			return ""
+		}
 		v = c.mynetworks(s)
 	case "process_id":
 		v = processID
@@ -137,54 +144,94 @@ func (c *Config) confOrDefault(s *state, name string) string {
 	return c.expandValue(s, d)
 }
 
-func (c *Config) mynetworks(s *state) string {
+// netSettings are the inputs of mynetworks.
+type netSettings struct {
+	ifaces       []string
+	style        string
+	want4, want6 bool
+}
+
+// netPrelude evaluates inet_interfaces, mynetworks_style and
+// inet_protocols, failing (panic fatal) where postconf fails on them.
+func (c *Config) netPrelude(s *state) netSettings {
+	if s.net != nil {
+		return *s.net
+	}
+	var n netSettings
 	ifaces := c.confOrDefault(s, "inet_interfaces")
 	style := c.confOrDefault(s, "mynetworks_style")
 	protos := c.confOrDefault(s, "inet_protocols")
-
-	want4, want6 := false, false
 	for _, p := range SplitList(protos) {
 		switch strings.ToLower(p) {
 		case "all":
-			want4, want6 = true, true
+			n.want4, n.want6 = true, true
 		case "ipv4":
-			want4 = true
+			n.want4 = true
 		case "ipv6":
-			want6 = true
+			n.want6 = true
 		default:
 			panic(fatal{"bad inet_protocols value: " + protos})
 		}
 	}
-	if !want4 && !want6 {
-		return ""
-	}
-	st := strings.ToLower(strings.TrimSpace(style))
-	if st != "host" && st != "subnet" && st != "class" {
+	n.style = strings.ToLower(strings.TrimSpace(style))
+	if (n.want4 || n.want6) && n.style != "host" && n.style != "subnet" && n.style != "class" {
 		panic(fatal{"bad mynetworks_style value: " + style + "; specify exactly one value"})
+	}
+	n.ifaces = SplitList(ifaces)
+	s.net = &n
+	return n
+}
+
+// mynetworks computes the mynetworks default from the host's interfaces.
+// It runs only when the value is asked for, not when a Config is loaded
+// (postconf computes it at start-up and fails on an inet_interfaces
+// address that no interface has yet): so that an instance whose
+// interfaces are not up at boot still gets its units.
+func (c *Config) mynetworks(s *state) string {
+	n := c.netPrelude(s)
+	if !n.want4 && !n.want6 {
+		return ""
 	}
 	all, err := interfaces()
 	if err != nil {
 		panic(fatal{"list network interfaces: " + err.Error()})
 	}
 	var addrs []ifaceAddr
-	for _, w := range SplitList(ifaces) {
-		switch strings.ToLower(w) {
-		case "all":
+	local := func(ip netip.Addr, text string) {
+		for _, a := range all {
+			if a.addr == ip {
+				addrs = append(addrs, a)
+				return
+			}
+		}
+		panic(fatal{"parameter inet_interfaces: no local interface found for " + text})
+	}
+	for _, w := range n.ifaces {
+		switch lw := strings.ToLower(w); {
+		case lw == "all":
 			addrs = append(addrs, all...)
-		case "loopback-only":
+		case lw == "loopback-only":
 			for _, a := range all {
 				if a.addr.IsLoopback() {
 					addrs = append(addrs, a)
 				}
 			}
 		default:
-			ip, err := netip.ParseAddr(strings.Trim(w, "[]"))
-			if err != nil {
-				panic(fatal{"inet_interfaces: " + w + ": not supported by this package (only all, loopback-only and addresses)"})
+			host := strings.TrimSuffix(strings.TrimPrefix(w, "["), "]")
+			if ip, err := netip.ParseAddr(host); err == nil {
+				if ip = ip.Unmap(); ip.Is4() && !n.want4 || ip.Is6() && !n.want6 {
+					panic(fatal{"config variable inet_interfaces: host not found: " + w})
+				}
+				local(ip, host)
+				continue
 			}
-			for _, a := range all {
-				if a.addr == ip {
-					addrs = append(addrs, a)
+			ips := lookupHosts(host)
+			if len(ips) == 0 {
+				panic(fatal{"config variable inet_interfaces: host not found: " + w})
+			}
+			for _, ip := range ips {
+				if ip.Is4() && n.want4 || ip.Is6() && n.want6 {
+					local(ip, ip.String())
 				}
 			}
 		}
@@ -192,12 +239,12 @@ func (c *Config) mynetworks(s *state) string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range addrs {
-		if a.addr.Is4() && !want4 || a.addr.Is6() && !want6 {
+		if a.addr.Is4() && !n.want4 || a.addr.Is6() && !n.want6 {
 			continue
 		}
 		bits := a.bits
 		if a.addr.Is4() {
-			switch st {
+			switch n.style {
 			case "host":
 				bits = 32
 			case "class":
@@ -213,7 +260,7 @@ func (c *Config) mynetworks(s *state) string {
 					bits = 4
 				}
 			}
-		} else if st == "host" {
+		} else if n.style == "host" {
 			bits = 128
 		}
 		p, _ := a.addr.Prefix(bits)
@@ -229,4 +276,37 @@ func (c *Config) mynetworks(s *state) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// hostsFile is where host names in inet_interfaces are looked up. DNS is
+// never asked: a generator runs before the network is up.
+var hostsFile = "/etc/hosts"
+
+// lookupHosts returns the addresses of name in hostsFile, in file order.
+func lookupHosts(name string) []netip.Addr {
+	data, err := os.ReadFile(hostsFile)
+	if err != nil {
+		return nil
+	}
+	var ips []netip.Addr
+	for _, line := range strings.Split(string(data), "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		ip, err := netip.ParseAddr(f[0])
+		if err != nil {
+			continue
+		}
+		for _, h := range f[1:] {
+			if strings.EqualFold(h, name) {
+				ips = append(ips, ip.Unmap())
+				break
+			}
+		}
+	}
+	return ips
 }

@@ -14,8 +14,31 @@
 // postconf starts once.
 //
 // The behaviour is checked against the real postconf by the differential
-// tests of this package (see maincf_oracle_test.go); where Postfix's
-// behaviour is surprising, the comments say so.
+// tests of this package (oracle_test.go, random_test.go). What they taught,
+// in short:
+//
+//   - A logical line is a line that starts with non-white-space text plus
+//     the following lines that start with white space, joined without
+//     their newlines (leading white space kept). Lines whose first
+//     non-white-space character is '#', and blank lines, are dropped
+//     wherever they are, even between a line and its continuation. Text
+//     continuing nothing at the start of the file is ignored with a
+//     warning. A line that is not "name = value" is fatal, with file and
+//     line.
+//   - postconf -h prints values with white space runs folded to one space
+//     (Raw, Expand); daemons see the value unfolded (Value, ExpandValue).
+//   - A user-defined parameter is known to postconf only when another
+//     parameter refers to it as $name (or smtpd_restriction_classes lists
+//     it); otherwise postconf -h says "unknown parameter" and exits 0.
+//   - An undefined $name expands to nothing. A loop is "unreasonable macro
+//     call nesting" and a fatal "macro processing error"; a loop through a
+//     relational operand (${{$a} == {x}?...}) makes postconf die of
+//     SIGSEGV. Values of built-in parameters in main.cf are expanded when
+//     postconf starts, so one bad value makes every query fail.
+//   - postconf -e replaces each assignment in place with "name = value\n"
+//     (dropping its continuation lines, keeping comment lines among them)
+//     or appends it at the end of the file, without first ending an
+//     unterminated last line. Text after a NUL byte on a line is lost.
 package maincf
 
 import (

@@ -3,6 +3,8 @@ package maincf
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -291,5 +293,72 @@ func TestHostDefaults(t *testing.T) {
 	}
 	if v, _ := c.Expand("myorigin"); v != "mx.example.net" {
 		t.Errorf("myorigin = %q", v)
+	}
+}
+
+// TestMynetworksLazy: postconf fails at start-up when inet_interfaces
+// names an address no interface has; we fail only when mynetworks is
+// asked for, so that the other parameters stay readable (a deliberate
+// difference: interfaces may not be up when the generator runs).
+func TestMynetworksLazy(t *testing.T) {
+	oldI, oldH := interfaces, hostsFile
+	defer func() { interfaces, hostsFile = oldI, oldH }()
+	lo := netip.MustParseAddr("127.0.0.1")
+	interfaces = func() ([]ifaceAddr, error) { return []ifaceAddr{{lo, 8}}, nil }
+	hostsFile = filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hostsFile, []byte("127.0.0.1 localhost box # comment\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := configFor(t, "/d", "inet_interfaces = 192.0.2.99\n")
+	if v, err := c.Expand("queue_directory"); err != nil || v != "/var/spool/postfix" {
+		t.Errorf("queue_directory = %q, %v", v, err)
+	}
+	if _, err := c.Expand("mynetworks"); err == nil || !strings.Contains(err.Error(), "parameter inet_interfaces: no local interface found for 192.0.2.99") {
+		t.Errorf("mynetworks error = %v", err)
+	}
+	if _, ok := c.Raw("mynetworks"); ok {
+		t.Error("Raw(mynetworks) printed a value postconf cannot compute")
+	}
+	c = configFor(t, "/d", "inet_interfaces = box\nmynetworks_style = host\n")
+	if v, err := c.Expand("mynetworks"); err != nil || v != "127.0.0.1/32" {
+		t.Errorf("mynetworks via /etc/hosts = %q, %v", v, err)
+	}
+	c = configFor(t, "/d", "inet_interfaces = nosuch.invalid\n")
+	if _, err := c.Expand("mynetworks"); err == nil || !strings.Contains(err.Error(), "host not found: nosuch.invalid") {
+		t.Errorf("mynetworks error = %v", err)
+	}
+}
+
+func TestBuildOverrides(t *testing.T) {
+	tb := builtin().With("x_probe", "")
+	applyOverrides(tb, "daemon_directory=/usr/libexec/postfix; shlib_directory = /usr/lib64/postfix;;bogus")
+	for name, want := range map[string]string{
+		"daemon_directory": "/usr/libexec/postfix",
+		"shlib_directory":  "/usr/lib64/postfix",
+		"queue_directory":  "/var/spool/postfix",
+	} {
+		if v, _ := tb.Default(name); v != want {
+			t.Errorf("%s = %q, want %q", name, v, want)
+		}
+	}
+}
+
+// TestExpansionBudget: an exponential expansion, on which postconf runs
+// until killed, ends in an error instead of hanging a generator.
+func TestExpansionBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("smtpd_restriction_classes = p0\n")
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&b, "p%d = $p%d$p%d$p%d$p%d\n", i, i+1, i+1, i+1, i+1)
+	}
+	b.WriteString("p12 = x\n")
+	c := configFor(t, "/d", b.String())
+	_, err := c.Expand("p0")
+	var ee *ExpandError
+	if !errors.As(err, &ee) || !ee.Crash {
+		t.Errorf("err = %v, want an *ExpandError with Crash set", err)
+	}
+	if v, err := c.Expand("queue_directory"); err != nil || v != "/var/spool/postfix" {
+		t.Errorf("queue_directory = %q, %v", v, err)
 	}
 }

@@ -83,7 +83,8 @@ func genMainCf(r *rand.Rand) []byte {
 }
 
 // TestOracleRandom feeds generated main.cf files to postconf and to this
-// package and requires the same output, warnings and exit status.
+// package and requires the same output, warnings and exit status; every
+// fourth file is also edited by both (postconf -e, -X or -#).
 func TestOracleRandom(t *testing.T) {
 	requirePostconf(t)
 	r := rand.New(rand.NewSource(*randomSeed))
@@ -92,10 +93,25 @@ func TestOracleRandom(t *testing.T) {
 	for i := 0; i < *randomCases; i++ {
 		data := genMainCf(r)
 		label := fmt.Sprintf("seed %d case %d: %q", *randomSeed, i, data)
+		var edit []editCase
+		if _, err := Parse("main.cf", data); err == nil && i%4 == 0 {
+			op := []string{"-e", "-X", "-#"}[r.Intn(3)]
+			e := editCase{op: op, name: names[r.Intn(len(names))]}
+			if op == "-e" {
+				e.value = genTokens[r.Intn(len(genTokens))]
+				if strings.ContainsAny(e.value, "\n") {
+					e.value = "x"
+				}
+			}
+			edit = []editCase{e}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			checkOracle(t, label, data, names)
+			if edit != nil {
+				checkEdits(t, label, data, edit, nil)
+			}
 		}()
 	}
 	wg.Wait()

@@ -85,6 +85,10 @@ func (r *runner) loadPrimary() (*primaryConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	// mail_conf_read's own complaints (duplicate entries and the like).
+	for _, w := range cfg.File.Warnings() {
+		r.warn("", w)
+	}
 	return primaryFrom(cfg)
 }
 
@@ -215,6 +219,17 @@ func (r *runner) loadInstance(ip *inst) error {
 		}
 		return fatalf("Failed to obtain all required %s/main.cf parameters", ip.configDir)
 	}
+	// What postconf -xc DIR says on stderr while it reads the instance
+	// (said once: not again in the second pass of an -e action).
+	for _, w := range cfg.File.Warnings() {
+		r.postconfWarn(w)
+	}
+	if _, err := os.Stat(r.path(strings.TrimSuffix(ip.configDir, "/") + "/master.cf")); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			r.postconfWarn("open " + strings.TrimSuffix(ip.configDir, "/") + "/master.cf: " + strerror(pe.Err))
+		}
+	}
 	vals := make([]string, 5)
 	for i, n := range []string{"queue_directory", "data_directory", "multi_instance_name", "multi_instance_group", "multi_instance_enable"} {
 		if vals[i], err = expand(cfg, n); err != nil {
@@ -286,4 +301,11 @@ func (r *runner) path(p string) string {
 		return p
 	}
 	return filepath.Join(r.root, p)
+}
+
+// postconfWarn prints a warning the way upstream's postconf child would.
+func (r *runner) postconfWarn(msg string) {
+	if !r.quiet {
+		r.warn(r.pc.commandDir+"/postconf", msg)
+	}
 }

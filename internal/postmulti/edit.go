@@ -61,6 +61,7 @@ func (r *runner) manage() error {
 			return nil, err
 		}
 		st.primary = r.pc.cfg.File
+		r.quiet = true
 		if err := r.editAction(st); err != nil {
 			return nil, err
 		}

@@ -56,6 +56,7 @@ type runner struct {
 	claims  registry
 	list    []*inst // default instance first, then start order
 	opts    *Options
+	quiet   bool // warnings already given by the first pass of an -e action
 }
 
 // Main runs postmulti with the process's own arguments, streams and

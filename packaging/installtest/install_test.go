@@ -42,6 +42,9 @@ var diversions = []string{
 
 const debInContainer = "/root/postfix-instances.deb"
 
+// divertedDir is where preinst moves Debian's files (see packaging/deb/preinst).
+const divertedDir = "/usr/lib/postfix-instances/diverted"
+
 func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 	harness.Require(t)
 	deb, stage := buildDeb(t)
@@ -59,6 +62,15 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 	}
 	s.run("Debian's postfix files are intact before the install", "dpkg", "--verify", "postfix")
 
+	// The seed's default instance is a null client: no listener of its own.
+	// postfix-in and postfix-out listen on loopback addresses of their own,
+	// which Postfix wants to find on an interface.
+	s.run("make the default instance a null client", "postconf", "-e", "master_service_disable = inet")
+	s.run("reload the default instance", "systemctl", "reload", "postfix.service")
+	for _, a := range []string{"127.0.0.2/32", "127.0.0.3/32"} {
+		s.run("add a loopback address", "ip", "address", "add", a, "dev", "lo")
+	}
+
 	// --- install ---------------------------------------------------------
 	s.run("apt-get install the package", "env", "DEBIAN_FRONTEND=noninteractive",
 		"apt-get", "install", "-y", debInContainer)
@@ -68,8 +80,23 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 	s.run("reinstall the package (preinst upgrade)", "env", "DEBIAN_FRONTEND=noninteractive",
 		"apt-get", "install", "-y", "--reinstall", debInContainer)
 	s.checkInstalled(stage, debianSum)
+	// A postfix upgrade (here: reinstalling the same version) unpacks
+	// Debian's files again: they must go to the diverted paths, ours stay.
+	pf := postfixDeb(t, strings.TrimSpace(s.run("postfix version", "dpkg-query", "-W", "-f", "${Version}", "postfix")))
+	pfData, err := os.ReadFile(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.WriteFile("/root/postfix.deb", pfData, 0o644)
+	s.run("reinstall Debian's postfix over the diversions", "env", "DEBIAN_FRONTEND=noninteractive",
+		"dpkg", "-i", "/root/postfix.deb")
+	s.checkInstalled(stage, debianSum)
 
-	// --- the walk-through, typed as the administrator types it -------------
+	// --- the walk-through, typed as MULTI_INSTANCE_README shows it ---------
+	// Each instance's own settings (the README's "typical additions", here
+	// for a test: postfix-in relays everything to postfix-out, which
+	// delivers to a local mailbox) go in with one "postmulti -x postconf -e";
+	// then the README's lines, character for character.
 	s.run("create a mailbox user", "useradd", "--create-home", "mailtest")
 	s.run("walk-through", "postmulti", "-e", "init")
 	s.run("walk-through", "postmulti", "-I", "postfix-out", "-G", "mta", "-e", "create")
@@ -78,6 +105,8 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 		"myhostname = out.pfi-test", "mydestination = localhost",
 		"mynetworks = 127.0.0.0/8",
 		"smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination")
+	s.run("walk-through", "postmulti", "-i", "postfix-out", "-x", "postconf", "-e",
+		"master_service_disable =", "authorized_submit_users = root")
 	s.run("walk-through", "postmulti", "-i", "postfix-out", "-e", "enable")
 	s.run("walk-through", "postmulti", "-i", "postfix-out", "-p", "start")
 	s.run("walk-through", "postmulti", "-I", "postfix-in", "-G", "mta", "-e", "create")
@@ -86,6 +115,8 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 		"myhostname = in.pfi-test", "mydestination =", "relayhost = [127.0.0.3]",
 		"mynetworks = 127.0.0.0/8",
 		"smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination")
+	s.run("walk-through", "postmulti", "-i", "postfix-in", "-x", "postconf", "-e",
+		"master_service_disable =", "authorized_submit_users = root")
 	s.run("walk-through", "postmulti", "-i", "postfix-in", "-e", "enable")
 	s.run("walk-through", "postmulti", "-i", "postfix-in", "-p", "start")
 
@@ -94,6 +125,10 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 		s.wantOurTemplate(u)
 	}
 	s.mailFlows("after postmulti -p start", "in.pfi-test", "out.pfi-test")
+	// The default instance, started by Debian's template at boot, comes
+	// back under ours (configure-instance.sh with /etc/postfix included).
+	s.run("restart the default instance", "systemctl", "restart", "postfix@-.service")
+	s.wantActive("postfix@-.service", "active")
 
 	s.run("stop the group", "systemctl", "stop", "postfix-mta.target")
 	for _, i := range []string{"postfix-in", "postfix-out"} {
@@ -131,6 +166,49 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 		"apt-get", "purge", "-y", "postfix-instances")
 	s.checkDebianBack(debianSum)
 	s.checkNothingLeft(deb)
+}
+
+// postfixDeb returns Debian's postfix package of the given version (the
+// one installed in the container's tree), downloaded once with apt-get into
+// the harness cache.
+func postfixDeb(t *testing.T, version string) string {
+	t.Helper()
+	dir := filepath.Join(harness.CacheDir(), "debs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	find := func() string {
+		debs, _ := filepath.Glob(filepath.Join(dir, "postfix_*.deb"))
+		for _, d := range debs {
+			if out, err := exec.Command("dpkg-deb", "-f", d, "Version").Output(); err == nil &&
+				strings.TrimSpace(string(out)) == version {
+				return d
+			}
+		}
+		return ""
+	}
+	if d := find(); d != "" {
+		return d
+	}
+	download := func() ([]byte, error) {
+		cmd := exec.Command("apt-get", "-o", "APT::Sandbox::User=root", "download", "postfix="+version)
+		cmd.Dir = dir
+		return cmd.CombinedOutput()
+	}
+	if _, err := download(); err != nil {
+		// A fresh machine may have no package lists yet.
+		if out, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
+			t.Fatalf("apt-get update (to download postfix=%s): %v\n%s", version, err, out)
+		}
+		if out, err := download(); err != nil {
+			t.Fatalf("apt-get download postfix=%s (needed to test a postfix upgrade under the diversions): %v\n%s", version, err, out)
+		}
+	}
+	d := find()
+	if d == "" {
+		t.Fatalf("apt-get download postfix=%s left no such package in %s", version, dir)
+	}
+	return d
 }
 
 // buildDeb builds the .deb for this machine's architecture into a temporary
@@ -208,7 +286,7 @@ func (s *session) checkInstalled(stage string, debianSum map[string]string) {
 	s.t.Helper()
 	var want []string
 	for _, d := range diversions {
-		want = append(want, fmt.Sprintf("diversion of %s to %s.distrib by postfix-instances", d, d))
+		want = append(want, fmt.Sprintf("diversion of %s to %s%s by postfix-instances", d, divertedDir, d))
 	}
 	slices.Sort(want)
 	if got := s.ourDiversions(); !slices.Equal(got, want) {
@@ -219,8 +297,16 @@ func (s *session) checkInstalled(stage string, debianSum map[string]string) {
 		if got := s.md5(r.debian); got != ours {
 			s.t.Fatalf("after install %s has MD5 %q, want ours (%s)", r.debian, got, ours)
 		}
-		if got := s.md5(r.debian + ".distrib"); got != debianSum[r.debian] {
-			s.t.Fatalf("after install %s.distrib has MD5 %q, want Debian's file (%s)", r.debian, got, debianSum[r.debian])
+		if got := s.md5(divertedDir + r.debian); got != debianSum[r.debian] {
+			s.t.Fatalf("after install %s%s has MD5 %q, want Debian's file (%s)", divertedDir, r.debian, got, debianSum[r.debian])
+		}
+	}
+	// systemd runs every executable in a generator directory: Debian's
+	// generator must not be left there under another name.
+	gens := s.run("list generators", "ls", "/usr/lib/systemd/system-generators")
+	for _, g := range strings.Fields(gens) {
+		if strings.HasPrefix(g, "postfix") && g != "postfix-instance-generator" {
+			s.t.Fatalf("after install the generator directory also holds %s, which systemd would run", g)
 		}
 	}
 	// dpkg checks postfix's files where the diversions put them.
@@ -286,10 +372,9 @@ func (s *session) checkDebianBack(debianSum map[string]string) {
 			s.t.Fatalf("after removal %s has MD5 %q, want Debian's (%s)", r.debian, got, debianSum[r.debian])
 		}
 	}
-	for _, d := range diversions {
-		if _, err := s.c.Exec("test", "-e", d+".distrib"); err == nil {
-			s.t.Fatalf("after removal %s.distrib still exists", d)
-		}
+	if _, err := s.c.Exec("test", "-e", "/usr/lib/postfix-instances"); err == nil {
+		s.t.Fatalf("after removal /usr/lib/postfix-instances (where Debian's files were diverted to) still exists:\n%s",
+			s.run("list it", "find", "/usr/lib/postfix-instances"))
 	}
 	s.run("Debian's postfix files are intact after removal", "dpkg", "--verify", "postfix")
 }

@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 func boot(t *testing.T, extra ...Instance) *harness.Container {
 	t.Helper()
 	harness.Require(t)
+	t.Parallel() // each test has its own container
 	p := BuildProduct(t)
 	c := harness.Boot(t, harness.Options{Files: p.Files(), Kmsg: true})
 	SetUp(t, c, append(append([]Instance(nil), Walkthrough...), extra...))
@@ -325,6 +326,7 @@ func TestBoot(t *testing.T) {
 // generator systemd runs is ours, and the template is ours.
 func TestGeneratorInstalled(t *testing.T) {
 	harness.Require(t)
+	t.Parallel()
 	p := BuildProduct(t)
 	c := harness.Boot(t, harness.Options{Files: p.Files()})
 	frag := UnitProps(c, Unit("-"))
@@ -344,4 +346,71 @@ func TestGeneratorInstalled(t *testing.T) {
 		t.Errorf("the generator did not run at boot: /run/systemd/generator holds %s", gen)
 	}
 	requireActive(t, c, Unit("-"))
+}
+
+// TestShim lays out the walk-through with this project's postmulti
+// installed as /usr/sbin/postmulti, and drives the group with "postmulti
+// -p", which must go through systemd: units active in start order, mail
+// flowing, reload keeping the masters, stop returning only once the group
+// is down.
+func TestShim(t *testing.T) {
+	harness.Require(t)
+	t.Parallel()
+	p := BuildProduct(t).WithShim(t)
+	c := harness.Boot(t, harness.Options{Files: p.Files(), Kmsg: true})
+	out, in := Unit("postfix-out"), Unit("postfix-in")
+
+	step(t, "postmulti -e lays out the walk-through", func(t *testing.T) {
+		SetUp(t, c, Walkthrough)
+		list := c.Run("postmulti", "-l", "-a")
+		for _, want := range []string{"postfix-out     mta             y         /etc/postfix-out", "postfix-in      mta             y         /etc/postfix-in"} {
+			if !strings.Contains(list, want) {
+				t.Errorf("postmulti -l -a lacks %q:\n%s", want, list)
+			}
+		}
+	})
+
+	step(t, "postmulti -g mta -p start starts the units through systemd, in order", func(t *testing.T) {
+		res, err := c.Exec("postmulti", "-g", "mta", "-p", "start")
+		if err != nil {
+			t.Fatalf("postmulti -g mta -p start: %v\n%s", err, res.Stdout)
+		}
+		po, pi := requireActive(t, c, out), requireActive(t, c, in)
+		if a, b := po.Mono("ActiveEnterTimestampMonotonic"), pi.Mono("InactiveExitTimestampMonotonic"); a > b {
+			t.Errorf("postfix-in began starting (%d µs) before postfix-out was active (%d µs)", b, a)
+		}
+		tag := Send(t, c, "gina@example.com", "hank@example.com")
+		checkDelivered(t, c, tag, "gina@example.com", "hank@example.com")
+	})
+
+	step(t, "postmulti -g mta -p reload reloads through systemd", func(t *testing.T) {
+		before := map[string]int{}
+		pids := map[string]string{}
+		for u, dir := range map[string]string{out: "/etc/postfix-out", in: "/etc/postfix-in"} {
+			before[dir] = reloadLines(c, dir)
+			pids[u] = requireActive(t, c, u)["MainPID"]
+		}
+		c.Run("postmulti", "-g", "mta", "-p", "reload")
+		for dir, n := range before {
+			c.Eventually("a reload of "+dir, 15*time.Second, func() (bool, error) { return reloadLines(c, dir) > n, nil })
+		}
+		for u, pid := range pids {
+			if got := requireActive(t, c, u)["MainPID"]; got != pid {
+				t.Errorf("%s: master PID %s became %s on reload", u, pid, got)
+			}
+		}
+	})
+
+	step(t, "postmulti -g mta -p stop returns once the group is down, postfix-in first", func(t *testing.T) {
+		c.Run("postmulti", "-g", "mta", "-p", "stop")
+		// No waiting here: the command itself must have waited.
+		for _, u := range []string{out, in} {
+			requireNotRunning(t, c, u)
+		}
+		po, pi := UnitProps(c, out), UnitProps(c, in)
+		if a, b := pi.Mono("InactiveEnterTimestampMonotonic"), po.Mono("ActiveExitTimestampMonotonic"); a == 0 || b == 0 || a > b {
+			t.Errorf("postfix-in became inactive at %d µs, postfix-out began stopping at %d µs: want in first", a, b)
+		}
+		requireActive(t, c, Unit("-"))
+	})
 }

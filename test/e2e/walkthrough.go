@@ -39,6 +39,16 @@ type Product struct {
 	Generator string // host path of the built generator
 	SMTPTool  string // host path of the test sink/filter
 	Root      string // the module root, for units/
+	Shim      string // host path of the postmulti shim, when built (WithShim)
+}
+
+// WithShim adds the postmulti shim to the product; Files then installs it
+// as /usr/sbin/postmulti, where the Debian package puts it (diverting
+// upstream's).
+func (p Product) WithShim(t harness.TB) Product {
+	t.Helper()
+	p.Shim = harness.MustBuildGo(t, "./cmd/postmulti")
+	return p
 }
 
 // BuildProduct builds the generator and the test SMTP tool.
@@ -60,7 +70,11 @@ func BuildProduct(t harness.TB) Product {
 // same file), plus the null-client main.cf of the walk-through's default
 // instance and the test services.
 func (p Product) Files() []harness.File {
-	return []harness.File{
+	var shim []harness.File
+	if p.Shim != "" {
+		shim = append(shim, harness.File{Path: "/usr/sbin/postmulti", Src: p.Shim, Mode: 0o755})
+	}
+	return append(shim, []harness.File{
 		{Path: "/usr/lib/systemd/system-generators/postfix-instance-generator", Src: p.Generator, Mode: 0o755},
 		{Path: "/usr/lib/systemd/system/postfix@.service", Src: filepath.Join(p.Root, "units/postfix@.service")},
 		{Path: "/usr/lib/systemd/system/postfix@.service.d/40-debian-configure-instance.conf",
@@ -69,7 +83,7 @@ func (p Product) Files() []harness.File {
 		{Path: "/etc/systemd/system/pfi-sink.service", Data: []byte(sinkUnit)},
 		{Path: "/etc/systemd/system/pfi-filter.service", Data: []byte(filterUnit)},
 		{Path: "/etc/postfix/main.cf", Data: []byte(NullClientMainCF)},
-	}
+	}...)
 }
 
 // NullClientMainCF is the default instance of the walk-through: a

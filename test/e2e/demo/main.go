@@ -118,7 +118,10 @@ func run(t *demoT) {
 
 	section("What the generator made of it (systemctl daemon-reload ran it)")
 	fmt.Print(c.Run("systemctl", "list-dependencies", "--plain", "--no-pager", "postfix-mta.target"))
-	fmt.Print(c.Run("systemctl", "cat", "--no-pager", e2e.Unit("postfix-in")))
+	for _, name := range []string{"postfix-out", "postfix-in"} {
+		dropIn := "/run/systemd/generator/" + e2e.Unit(name) + ".d/50-instance.conf"
+		fmt.Printf("--- %s\n%s", dropIn, c.Run("cat", dropIn))
+	}
 
 	section("systemctl start postfix-mta.target")
 	c.Run("systemctl", "start", "postfix-mta.target")
@@ -150,6 +153,11 @@ func run(t *demoT) {
 			strings.HasPrefix(line, "X-PFI-Filter:") {
 			fmt.Println("  " + line)
 		}
+	}
+
+	fmt.Println("the smtpd log lines (postfix-out's shows the original client and queue id, passed on by XFORWARD):")
+	if res, err := c.Exec("journalctl", "-b", "--no-pager", "-o", "cat", "-t", "postfix-in/smtpd", "-t", "postfix-out/smtpd", "--grep", "client="); err == nil {
+		fmt.Print(res.Stdout)
 	}
 
 	section("systemctl stop postfix-mta.target (postfix-in stops first)")

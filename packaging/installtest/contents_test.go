@@ -1,0 +1,207 @@
+package installtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/postfix-systemd/postfix-instances/internal/harness"
+)
+
+// TestPackageContents builds both packages for this machine's architecture
+// and checks their file lists, modes, relations and maintainer scripts
+// against what packaging/README.md promises. It needs dpkg-deb and rpm
+// (scripts/packaging-check.sh installs rpm), not a container.
+func TestPackageContents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: not building packages")
+	}
+	for _, tool := range []string{"dpkg-deb", "rpm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed to inspect the packages (apt-get install dpkg rpm): %v", tool, err)
+		}
+	}
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := t.TempDir()
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-packages.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "PKG_DIST="+dist, "PKG_ARCHES="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/build-packages.sh: %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(dist, "*.deb"))
+	rpms, _ := filepath.Glob(filepath.Join(dist, "*.rpm"))
+	if len(debs) != 1 || len(rpms) != 1 {
+		t.Fatalf("want one .deb and one .rpm in %s, got %v %v", dist, debs, rpms)
+	}
+
+	// The static units: every file of units/ but postfix.service.
+	var units []string
+	entries, err := os.ReadDir(filepath.Join(root, "units"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && e.Name() != "postfix.service" {
+			units = append(units, "/usr/lib/systemd/system/"+e.Name())
+		}
+	}
+	if !slices.Contains(units, "/usr/lib/systemd/system/postfix@.service") {
+		t.Fatalf("units/ has no postfix@.service")
+	}
+	debDropins, _ := filepath.Glob(filepath.Join(root, "units", "debian", "postfix@.service.d", "*.conf"))
+	common := append([]string{
+		"/usr/lib/systemd/system-generators/postfix-instance-generator 0755",
+		"/usr/share/man/man8/postfix-instance-generator.8.gz 0644",
+		"/usr/share/bash-completion/completions/postmulti 0644",
+		"/usr/share/fish/vendor_completions.d/postmulti.fish 0644",
+		"/usr/share/doc/postfix-instances/README.md 0644",
+	}, withMode(units, "0644")...)
+
+	wantDeb := append(slices.Clone(common),
+		"/usr/sbin/postmulti 0755",
+		"/usr/share/man/man1/postmulti.1.gz 0644",
+		"/usr/share/zsh/vendor-completions/_postmulti 0644",
+		"/usr/share/doc/postfix-instances/changelog.gz 0644",
+		"/usr/share/doc/postfix-instances/copyright 0644",
+		"/usr/share/lintian/overrides/postfix-instances 0644",
+	)
+	for _, d := range debDropins {
+		wantDeb = append(wantDeb, "/usr/lib/systemd/system/postfix@.service.d/"+filepath.Base(d)+" 0644")
+	}
+	var gotDeb []string
+	for _, line := range strings.Split(strings.TrimSpace(output(t, "dpkg-deb", "-c", debs[0])), "\n") {
+		f := strings.Fields(line)
+		if strings.HasPrefix(f[0], "d") {
+			continue
+		}
+		gotDeb = append(gotDeb, strings.TrimPrefix(f[5], ".")+" "+modeOf(f[0]))
+		if f[1] != "root/root" {
+			t.Errorf(".deb: %s is owned by %s, want root/root", f[5], f[1])
+		}
+	}
+	sameSet(t, ".deb files", gotDeb, wantDeb)
+
+	wantRPM := append(slices.Clone(common),
+		"/usr/libexec/postfix-instances/postmulti 0755",
+		"/usr/share/postfix-instances/man/man1/postmulti.1.gz 0644",
+		"/usr/lib/systemd/system/postfix.service.d/50-postfix-instances-umbrella.conf 0644",
+		"/usr/lib/systemd/system/postfix@-.service.d/50-fedora.conf 0644",
+		"/usr/share/zsh/site-functions/_postmulti 0644",
+		"/usr/share/licenses/postfix-instances/copyright 0644",
+		// Directories RPM must own (it does not create parents implicitly).
+		"/usr/libexec/postfix-instances dir",
+		"/usr/share/postfix-instances dir",
+		"/usr/share/postfix-instances/man dir",
+		"/usr/share/postfix-instances/man/man1 dir",
+		"/usr/lib/systemd/system/postfix.service.d dir",
+		"/usr/lib/systemd/system/postfix@-.service.d dir",
+	)
+	var gotRPM []string
+	for _, line := range strings.Split(strings.TrimSpace(output(t, "rpm", "-qp", "--qf", "[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]", rpms[0])), "\n") {
+		f := strings.Fields(line)
+		mode := modeOf(f[0])
+		if strings.HasPrefix(f[0], "d") {
+			mode = "dir"
+		}
+		gotRPM = append(gotRPM, f[2]+" "+mode)
+		if f[1] != "root:root" {
+			t.Errorf(".rpm: %s is owned by %s, want root:root", f[2], f[1])
+		}
+	}
+	sameSet(t, ".rpm files", gotRPM, wantRPM)
+
+	// Relations and scripts.
+	control := output(t, "dpkg-deb", "-f", debs[0], "Package", "Depends", "Section")
+	for _, want := range []string{"Package: postfix-instances", "Depends: postfix (>= 3.7)", "Section: mail"} {
+		if !strings.Contains(control, want) {
+			t.Errorf(".deb control lacks %q:\n%s", want, control)
+		}
+	}
+	if req := output(t, "rpm", "-qp", "--requires", rpms[0]); !strings.Contains(req, "postfix >= 3.7") {
+		t.Errorf(".rpm does not require postfix >= 3.7:\n%s", req)
+	}
+	ctrl := t.TempDir()
+	output(t, "dpkg-deb", "--control", debs[0], ctrl)
+	for _, script := range []string{"preinst", "postinst", "postrm"} {
+		want, err := os.ReadFile(filepath.Join(root, "packaging", "deb", script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(ctrl, script))
+		if err != nil {
+			t.Fatalf(".deb has no %s: %v", script, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf(".deb %s differs from packaging/deb/%s", script, script)
+		}
+		if st, _ := os.Stat(filepath.Join(ctrl, script)); st.Mode().Perm() != 0o755 {
+			t.Errorf(".deb %s has mode %v, want 0755", script, st.Mode().Perm())
+		}
+	}
+	scripts := output(t, "rpm", "-qp", "--scripts", rpms[0])
+	for _, want := range []string{"preinstall scriptlet", "postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet", "divert /usr/sbin/postmulti"} {
+		if !strings.Contains(scripts, want) {
+			t.Errorf(".rpm scripts lack %q", want)
+		}
+	}
+	if cl := output(t, "rpm", "-qp", "--changelog", rpms[0]); !strings.Contains(cl, "-1\n") {
+		t.Errorf(".rpm changelog's newest entry is not VERSION-RELEASE:\n%s", cl)
+	}
+}
+
+func withMode(paths []string, mode string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p + " " + mode
+	}
+	return out
+}
+
+// modeOf turns "-rwxr-xr-x" into "0755".
+func modeOf(perms string) string {
+	var m int
+	for i, c := range perms[1:10] {
+		if c != '-' {
+			m |= 1 << (8 - i)
+		}
+	}
+	return fmt.Sprintf("%04o", m)
+}
+
+func output(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr)
+	}
+	return string(out)
+}
+
+func sameSet(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	slices.Sort(got)
+	slices.Sort(want)
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			t.Errorf("%s: unexpected %s", what, g)
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("%s: missing %s", what, w)
+		}
+	}
+}
