@@ -4,7 +4,7 @@ BIN     := bin
 GOFLAGS ?= -trimpath
 CMDS    := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short deps bench fuzz packages demo clean help
+.PHONY: all build test test-short deps bench fuzz packages packaging-check demo clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make bench       Go benchmarks and the scripts pitting us against Debian/upstream"
 	@echo "make fuzz        long fuzzing runs (FUZZTIME=10m by default)"
 	@echo "make packages    .deb and .rpm packages into dist/"
+	@echo "make packaging-check  build packages, run lintian and rpmlint"
 	@echo "make demo        run the border-MTA walk-through (root: in a container)"
 
 build:
@@ -29,6 +30,7 @@ deps:
 test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 45m ./...
+	./scripts/packaging-check.sh
 
 test-short:
 	$(GO) test -short ./...
@@ -42,6 +44,12 @@ bench: build
 	./scripts/bench-model.sh
 	./scripts/bench-generator.sh
 	./scripts/bench-postmulti.sh
+
+packages:
+	./scripts/build-packages.sh
+
+packaging-check:
+	./scripts/packaging-check.sh
 
 demo: build
 	./scripts/demo.sh

@@ -59,6 +59,7 @@ shim=$(mktemp -d)
 trap 'rm -rf "$shim"' EXIT
 printf '#!/bin/sh\nexec /usr/bin/cpio --no-absolute-filenames "$@"\n' >"$shim/cpio"
 chmod 755 "$shim/cpio"
+# shellcheck disable=SC2016 # the script is expanded by the inner bash
 unshare --mount --propagation private bash -c '
 	set -e
 	for d in /usr /etc; do mount --bind "$d" "$d"; mount -o remount,bind,ro "$d"; done

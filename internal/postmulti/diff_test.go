@@ -83,6 +83,10 @@ echo "biff = yes" >> /etc/postfix/main.cf
 printf "biff = yes\nbiff = no\n" >> /etc/postfix-in/main.cf
 { echo " leading"; cat /etc/postfix-out/main.cf; } > /tmp/main.cf.$$ && cat /tmp/main.cf.$$ > /etc/postfix-out/main.cf && rm /tmp/main.cf.$$
 rm /etc/postfix-test/master.cf`,
+	"syntax": `@three
+echo "this is not a parameter" >> /etc/postfix/main.cf`,
+	"syntax2": `@three
+echo "this is not a parameter" >> /etc/postfix-in/main.cf`,
 	"slashq": `@init
 postconf -e queue_directory=/var/spool/postfix/`,
 }
@@ -176,7 +180,7 @@ var (
 	iterConfigs    = []string{"single", "init", "three", "nameless", "upcase", "deported", "long", "commas", "mailcfg"}
 	postfixConfigs = []string{"single", "init", "three"}
 	editConfigs    = []string{"init", "three", "nameless", "deported", "mailq"}
-	fewConfigs     = []string{"single", "broken", "conflict", "badbool", "noinit", "commas", "mailcfg", "upcase", "long", "slashq"}
+	fewConfigs     = []string{"single", "broken", "conflict", "badbool", "noinit", "commas", "mailcfg", "upcase", "long", "slashq", "syntax", "syntax2"}
 	// warnConfigs have duplicate entries in the default main.cf: upstream's
 	// helper script repeats postconf's warnings about them a varying
 	// number of times, which we do not imitate; -l and -x are exact.

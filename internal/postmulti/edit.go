@@ -73,18 +73,22 @@ func (r *runner) manage() error {
 	return r.finish(st)
 }
 
-// finish runs the steps upstream runs after the main.cf updates, then
-// tells the Lifecycle (systemd daemon-reload when systemd is PID 1).
+// finish runs the steps upstream runs after the main.cf updates (postfix
+// set-permissions, the removal of a destroyed instance's files), then
+// tells the Lifecycle, whose systemd implementation reloads systemd's
+// configuration when systemd is PID 1: the configuration has changed even
+// when one of those steps failed.
 func (r *runner) finish(st *editState) error {
+	var err error
 	for _, f := range st.after {
-		if err := f(); err != nil {
-			return err
+		if err = f(); err != nil {
+			break
 		}
 	}
-	if err := r.env.Lifecycle.ConfigChanged(r.ctx); err != nil {
-		r.warn("", "cannot ask systemd to reload its configuration: "+err.Error())
+	if rerr := r.env.Lifecycle.ConfigChanged(r.ctx); rerr != nil {
+		r.warn("", "cannot ask systemd to reload its configuration: "+rerr.Error())
 	}
-	return nil
+	return err
 }
 
 // asFatal keeps fatal and exit errors, and makes any other a fatal error.

@@ -19,13 +19,17 @@ func TestMain(m *testing.M) {
 }
 
 // boot builds the product, boots a container with it installed (as the
-// package would: before systemd starts, so the generator runs at boot) and
-// lays out the walk-through plus extra instances.
-func boot(t *testing.T, extra ...Instance) *harness.Container {
+// package would: before systemd starts, so the generator runs at boot),
+// with upstream's postmulti or with the shim in its place, and lays out the
+// walk-through plus extra instances.
+func boot(t *testing.T, shim bool, extra ...Instance) *harness.Container {
 	t.Helper()
 	harness.Require(t)
 	t.Parallel() // each test has its own container
 	p := BuildProduct(t)
+	if shim {
+		p = p.WithShim(t)
+	}
 	c := harness.Boot(t, harness.Options{Files: p.Files(), Kmsg: true})
 	SetUp(t, c, append(append([]Instance(nil), Walkthrough...), extra...))
 	return c
@@ -141,7 +145,7 @@ func checkDelivered(t *testing.T, c *harness.Container, tag string, rcpts ...str
 // systemd in one container: start (order), mail flow, reload, a master
 // killed with SIGKILL, stop (order).
 func TestMTAGroup(t *testing.T) {
-	c := boot(t)
+	c := boot(t, false)
 	out, in := Unit("postfix-out"), Unit("postfix-in")
 
 	step(t, "start postfix-mta.target starts postfix-out before postfix-in", func(t *testing.T) {
@@ -261,11 +265,12 @@ var postfixOff = Instance{Name: "postfix-off", Group: "mta", Listen: "127.0.0.1:
 var postfixBroken = Instance{Name: "postfix-broken", Group: "mta", Listen: "127.0.0.1:2528", Enable: true,
 	Settings: []string{"myhostname = broken.mta1.example.com", "inet_interfaces = loopback-only", "inet_protocols = ipv4"}}
 
-// TestBoot reboots the container: enabled instances come up at boot in
-// start order, a disabled one does not, and an instance with a broken
-// main.cf does not keep the others from starting.
+// TestBoot reboots the container with the whole product installed (the
+// shim as /usr/sbin/postmulti, as the package does): enabled instances come
+// up at boot in start order, a disabled one does not, and an instance with
+// a broken main.cf does not keep the others from starting.
 func TestBoot(t *testing.T) {
-	c := boot(t, postfixOff)
+	c := boot(t, true, postfixOff)
 	out, in, off := Unit("postfix-out"), Unit("postfix-in"), Unit("postfix-off")
 
 	step(t, "after a reboot the enabled instances run and the disabled one does not", func(t *testing.T) {
