@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,11 +103,22 @@ type Container struct {
 	kmsgBoot int // offset in kmsg where the current boot began
 }
 
-// overlayScript mounts the writable layer in the private mount namespace Go
-// creates for the child (Unshareflags CLONE_NEWNS, / made rprivate), then
-// becomes systemd-nspawn. All values arrive as positional parameters.
-const overlayScript = `mount -t overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" pfi-test "$4" || exit 97
-shift 4
+// launchScript runs as PID 1 of a new PID namespace, in a private mount
+// namespace (Go's Cloneflags CLONE_NEWPID and Unshareflags CLONE_NEWNS, /
+// made rprivate), and becomes systemd-nspawn. There nspawn is the init of
+// its PID namespace: when it dies, however it dies, the kernel kills every
+// process below it, the container included (a container's systemd
+// otherwise outlives a killed nspawn, reparented to the host's init). It
+// mounts a /proc for that namespace, and, when given a lower, upper, work
+// and merged directory, the container's writable overlay, which thus
+// exists only in that mount namespace and vanishes with it. All values
+// arrive as positional parameters; "--" ends them.
+const launchScript = `mount -t proc proc /proc || exit 96
+if [ "$1" != -- ]; then
+	mount -t overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" pfi-test "$4" || exit 97
+	shift 4
+fi
+shift
 exec "$@"`
 
 // Boot starts a container and waits until systemd inside reports running or
@@ -270,37 +282,45 @@ func (c *Container) start() error {
 		return err
 	}
 	defer console.Close()
-	var cmd *exec.Cmd
+	args := []string{"-c", launchScript, "pfi-launch"}
 	if c.opt.Volatile {
-		args := c.nspawnArgs(c.tree)
-		cmd = exec.Command(args[0], args[1:]...)
+		args = append(append(args, "--"), c.nspawnArgs(c.tree)...)
 	} else {
 		merged := filepath.Join(c.dir, "merged")
-		args := append([]string{"-c", overlayScript, "pfi-overlay",
-			c.tree, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), merged},
+		args = append(append(args, c.tree, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), merged, "--"),
 			c.nspawnArgs(merged)...)
-		cmd = exec.Command("/bin/sh", args...)
 	}
+	cmd := exec.Command("/bin/sh", args...)
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = console, console
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true,
-		// If the test process dies without cleaning up, take nspawn (and so
-		// the container) with it.
+		Setpgid:      true,
+		Cloneflags:   syscall.CLONE_NEWPID,
+		Unshareflags: syscall.CLONE_NEWNS,
+		// If the test process dies without cleaning up (a go test -timeout
+		// panic skips cleanups), take nspawn, and so its PID namespace and
+		// the container, with it.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if !c.opt.Volatile {
-		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start systemd-nspawn: %w", err)
-	}
-	c.cmd, c.done, c.pid1, c.down = cmd, make(chan struct{}), 0, false
-	go func(done chan struct{}) {
+	// Pdeathsig fires when the thread that forked the child exits, not the
+	// process: start and reap nspawn on one locked thread that lives
+	// exactly as long as nspawn does.
+	done, started := make(chan struct{}), make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		c.exitErr = cmd.Wait()
 		close(done)
-	}(c.done)
+	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("start systemd-nspawn: %w", err)
+	}
+	c.cmd, c.done, c.pid1, c.down = cmd, done, 0, false
 
 	deadline := time.Now().Add(c.opt.BootTimeout)
 	for c.pid1 == 0 {

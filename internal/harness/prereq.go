@@ -48,6 +48,6 @@ func Require(t testing.TB) {
 		t.Skip("harness: -short: not booting containers")
 	}
 	if err := Prerequisites(); err != nil {
-		t.Fatalf("harness: this test boots systemd in a container and needs what is missing: %v (run scripts/install-deps as root, or use -short to skip)", err)
+		t.Fatalf("harness: this test boots systemd in a container and needs what is missing: %v (as root, scripts/install-deps.sh installs it; -short skips these tests)", err)
 	}
 }

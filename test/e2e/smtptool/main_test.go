@@ -55,6 +55,20 @@ func stored(t *testing.T, dir string, n int) []string {
 	}
 }
 
+// dial opens an SMTP session as client.test, closed at cleanup.
+func dial(t *testing.T, addr string) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // xforward sends one XFORWARD command and wants 250.
 func xforward(t *testing.T, c *smtp.Client, line string) {
 	t.Helper()
@@ -76,14 +90,7 @@ func TestFilterToSink(t *testing.T) {
 	sinkAddr := serve(t, (&sink{dir: dir, name: "sink.test"}).serve)
 	filterAddr := serve(t, (&filter{next: sinkAddr, header: "X-Test-Filter: yes", name: "filter.test"}).serve)
 
-	c, err := smtp.Dial(filterAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Hello("client.test"); err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, filterAddr)
 	if ok, params := c.Extension("XFORWARD"); !ok || !strings.Contains(params, "HELO") {
 		t.Fatalf("filter does not offer XFORWARD HELO: %v %q", ok, params)
 	}
@@ -154,19 +161,12 @@ func TestFilterPassesXFORWARD(t *testing.T) {
 		}
 	})
 	filterAddr := serve(t, (&filter{next: next, header: "X: y", name: "filter.test"}).serve)
-	c, err := smtp.Dial(filterAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Hello("client.test"); err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, filterAddr)
 	xforward(t, c, "XFORWARD HELO=origin.test")
 	if err := c.Mail("s@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	err = c.Rcpt("nobody@example.com")
+	err := c.Rcpt("nobody@example.com")
 	if tpe, ok := err.(*textproto.Error); !ok || tpe.Code != 550 {
 		t.Errorf("RCPT through the filter: err = %v, want the next hop's 550", err)
 	}
