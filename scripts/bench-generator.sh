@@ -78,24 +78,28 @@ make_tree() {
 	} > "$root/etc/postfix/main.cf"
 }
 
-# in_ns ROOT CMD...: run CMD with ROOT/etc/postfix over /etc/postfix.
+# in_ns ROOT CMD...: run CMD with ROOT/etc/postfix over /etc/postfix and a
+# fresh tmpfs on $W/tmpfs, where the output goes: generators write to
+# /run/systemd/generator*, a tmpfs, and so do all three programs here.
+mkdir -p "$W/tmpfs"
 in_ns() {
 	local root=$1; shift
-	unshare -m --propagation private bash -c 'mount --bind "$0/etc/postfix" /etc/postfix && exec "$@"' "$root" "$@"
+	unshare -m --propagation private bash -c 'mount --bind "$0/etc/postfix" /etc/postfix &&
+		mount -t tmpfs -o mode=0755 tmpfs "$1" && shift && exec "$@"' "$root" "$W/tmpfs" "$@"
 }
 
 # rss ROOT OUT CMD...: peak RSS in KiB of one run, as /usr/bin/time -v
 # reports it.
 rss() {
 	local root=$1 out=$2; shift 2
-	rm -rf "$out"; mkdir -p "$out"
-	in_ns "$root" /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ { print $2 }'
+	in_ns "$root" bash -c 'mkdir -p "$0" && exec /usr/bin/time -v "$@"' "$out" "$@" 2>&1 >/dev/null |
+		awk -F': ' '/Maximum resident set size/ { print $2 }'
 }
 
 # measure ROOT RUNS CMD: prints "wall cpu rss": median wall and CPU seconds
 # over RUNS runs (bench-run), and the peak RSS in KiB (/usr/bin/time -v).
 measure() {
-	local root=$1 runs=$2 cmd=$3 out=$W/out
+	local root=$1 runs=$2 cmd=$3 out=$W/tmpfs/out
 	local t
 	t=$(in_ns "$root" "$W/run" "$runs" "$out" "$cmd" "$out" "$out" "$out")
 	echo "${t% *} $(rss "$root" "$out" "$cmd" "$out" "$out" "$out")"

@@ -164,7 +164,7 @@ func Boot(t TB, opt Options) *Container {
 		if err := c.openKmsg(); err != nil {
 			t.Fatalf("harness: %v", err)
 		}
-		opt.Files = append(opt.Files, File{Path: "/etc/systemd/journald.conf.d/pfi-test-kmsg.conf",
+		opt.Files = append(append([]File(nil), opt.Files...), File{Path: "/etc/systemd/journald.conf.d/pfi-test-kmsg.conf",
 			Data: []byte("# The harness reads /dev/kmsg (a FIFO); journald must not.\n[Journal]\nReadKMsg=no\n")})
 	}
 	if !opt.Volatile {

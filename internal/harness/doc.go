@@ -23,8 +23,19 @@
 //     temporary layer. By default the writable layer is an overlayfs the
 //     harness mounts itself inside a private mount namespace that exists only
 //     for systemd-nspawn, so nothing is ever mounted on the host and the
-//     layer survives a reboot of the container; Options.Volatile selects
-//     systemd-nspawn's own --volatile=overlay instead.
+//     layer survives a reboot of the container (Container.Reboot);
+//     Options.Volatile selects systemd-nspawn's own --volatile=overlay
+//     instead. systemd-nspawn runs as PID 1 of its own PID namespace, with
+//     PR_SET_PDEATHSIG: if the test process dies without cleaning up (a go
+//     test -timeout panic), the kernel takes nspawn and the whole container
+//     with it, and the next Boot sweeps the dead process's temporary
+//     directories.
+//   - Options.Files are written into the writable layer before the first
+//     boot, as a package would have installed them, so that systemd runs
+//     the generator at boot; Container.WriteFile installs files later.
+//     Options.Kmsg gives the container a /dev/kmsg the harness reads
+//     (nspawn provides none, and systemd runs generators with stderr on
+//     /dev/null).
 //   - Container.Run executes a command inside with nsenter, passing the
 //     arguments through exec, never through a shell; Container.Bash is the
 //     explicit way to run a script with bash -c when a test wants one.

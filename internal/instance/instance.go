@@ -29,6 +29,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
@@ -43,6 +44,7 @@ const (
 	paramDataDir    = "data_directory"
 	paramCommandDir = "command_directory"
 	paramDaemonDir  = "daemon_directory"
+	paramMetaDir    = "meta_directory"
 	paramShlibDir   = "shlib_directory"
 	paramDirs       = "multi_instance_directories"
 	paramName       = "multi_instance_name"
@@ -77,6 +79,11 @@ type Instance struct {
 	// Config is the instance's main.cf over the compiled-in defaults, as
 	// postconf -c ConfigDir sees it.
 	Config *maincf.Config
+	// Warnings are what reading the instance warns about, worded as
+	// postconf words them without its "postconf: warning: " prefix:
+	// duplicate and malformed entries of main.cf and, for a secondary
+	// instance, a missing master.cf.
+	Warnings []string
 }
 
 // Kind classifies a Problem.
@@ -108,11 +115,17 @@ const (
 	// only enforces it when it assigns names), or a name or group that
 	// cannot stand, unescaped, in a systemd unit name.
 	BadName
+	// BadDirectory: a shared directory (command_directory,
+	// daemon_directory, meta_directory, shlib_directory) that does not
+	// exist or is not a directory; checked only when asked for
+	// (Options.CheckSharedDirs), as postmulti checks it at start-up.
+	BadDirectory
 )
 
 var kindNames = map[Kind]string{
 	Unreadable: "unreadable", BadValue: "bad value", Conflict: "conflict",
 	Duplicate: "duplicate", RelativePath: "relative path", BadName: "bad name",
+	BadDirectory: "bad directory",
 }
 
 func (k Kind) String() string {
@@ -134,6 +147,13 @@ type Problem struct {
 	// postmulti -l would stop at this problem, were it the first one it
 	// met; "" when postmulti accepts what we refuse.
 	Postmulti string
+	// Warnings are what reading the file warned about before the problem
+	// (see Instance.Warnings).
+	Warnings []string
+	// Postconf is the fatal message (without "postconf: fatal: ") of the
+	// postconf run with which postmulti reads a secondary instance, when
+	// that run fails: before postmulti's own message, postconf says why.
+	Postconf string
 }
 
 func (p Problem) Error() string { return p.Err.Error() }
@@ -153,6 +173,73 @@ type Set struct {
 	// directory, which we do not read.
 	listed   []Instance
 	unlisted *Problem
+	// shared is how many of Problems come from postmulti's start-up check
+	// of the shared directories (they come first).
+	shared int
+	// said holds, for each entry of Directories, what the postconf run
+	// that reads it prints on stderr.
+	said [][]Message
+	l    *loader
+}
+
+// Message is one line that postconf prints on stderr.
+type Message struct {
+	Fatal bool   // "fatal: " rather than "warning: "
+	Text  string // the message, without "postconf: warning: " or "postconf: fatal: "
+}
+
+// messages is what the postconf run that reads an instance prints: the
+// instance's or the problem's warnings, then the problem's fatal error.
+func messages(in *Instance, p *Problem) []Message {
+	var ws []string
+	var fatal string
+	switch {
+	case in != nil:
+		ws = in.Warnings
+	case p != nil:
+		ws, fatal = p.Warnings, p.Postconf
+	}
+	var m []Message
+	for _, w := range ws {
+		m = append(m, Message{Text: w})
+	}
+	if fatal != "" {
+		m = append(m, Message{Fatal: true, Text: fatal})
+	}
+	return m
+}
+
+// Postconf returns, in list order, what the postconf runs with which
+// postmulti reads the secondary instances print on stderr, up to and
+// including the run of the instance at which postmulti stops (Refused);
+// nothing when it stops before reading any (SharedRefused, or a problem
+// of the default instance).
+func (s *Set) Postconf() []Message {
+	stop := len(s.said) + 1
+	if p, ok := s.Refused(); ok {
+		stop = p.Position
+	}
+	var out []Message
+	for i, m := range s.said {
+		if i+1 > stop {
+			break
+		}
+		out = append(out, m...)
+	}
+	return out
+}
+
+// SharedRefused returns the problem on which postmulti stops at start-up,
+// before it reads any instance, when it checks the shared directories
+// (check_shared_dir_status): a missing one (with Options.CheckSharedDirs)
+// or two that are the same; false when there is none.
+func (s *Set) SharedRefused() (Problem, bool) {
+	for _, p := range s.Problems[:s.shared] {
+		if p.Postmulti != "" {
+			return p, true
+		}
+	}
+	return Problem{}, false
 }
 
 // PostmultiView returns the instances postmulti -l -a lists, in its order,
@@ -169,6 +256,56 @@ func (s *Set) PostmultiView() ([]Instance, error) {
 		return nil, *s.unlisted
 	}
 	return append([]Instance(nil), s.listed...), nil
+}
+
+// Read reads the config directory dir as postmulti's load_instance does
+// when postmulti -e import adopts it: one postconf -xc dir run, whose
+// stderr it returns. The error is a Problem (Unreadable, BadValue) with
+// postmulti's message. Only for a Set that Load made.
+func (s *Set) Read(dir string) (*Instance, []Message, error) {
+	in, p := s.l.readSecondary(dir, 0)
+	said := messages(in, p)
+	if p != nil {
+		return nil, said, *p
+	}
+	return in, said, nil
+}
+
+// Owner returns who claimed value, a name or a directory, in postmulti's
+// words ("CONFIG_DIRECTORY, PARAMETER"); false when nobody did. Only for
+// a Set that Load made.
+func (s *Set) Owner(value string) (string, bool) {
+	o, ok := s.l.exact[value]
+	return o.String(), ok
+}
+
+// Claim is postmulti's claim_instance_attributes for an instance that
+// joins the set (postmulti -e create, -e import): its name and its config,
+// queue and data directories must be nobody else's. A new instance
+// (neither Default nor with a Position) gets a Position after every
+// listed one. The error is the Problem (Conflict) postmulti stops with.
+// Only for a Set that Load made.
+func (s *Set) Claim(in *Instance) error {
+	return s.claim(in, instanceClaims(in))
+}
+
+// ClaimName is the claim of postmulti's -I: name, given to in, must be
+// nobody else's (see Claim).
+func (s *Set) ClaimName(in *Instance, name string) error {
+	return s.claim(in, []claim{{paramName, name}})
+}
+
+func (s *Set) claim(in *Instance, claims []claim) error {
+	if !in.Default && in.Position == 0 {
+		s.l.added++
+		in.Position = len(s.Directories) + s.l.added
+	}
+	for _, p := range s.l.claim(in, in.Position, claims) {
+		if p.Postmulti != "" {
+			return p
+		}
+	}
+	return nil
 }
 
 // Default returns the default instance, which Load always models.
@@ -214,14 +351,15 @@ func (s *Set) ByConfigDir(dir string) (*Instance, bool) {
 func (s *Set) Select(sel string) []Instance {
 	var out []Instance
 	for _, in := range s.Instances {
-		if in.matches(sel) {
+		if in.Matches(sel) {
 			out = append(out, in)
 		}
 	}
 	return out
 }
 
-func (in Instance) matches(sel string) bool {
+// Matches reports whether postmulti -i sel selects in (see Select).
+func (in *Instance) Matches(sel string) bool {
 	if in.Default && sel == "-" {
 		return true
 	}
@@ -242,36 +380,81 @@ func (in Instance) matches(sel string) bool {
 func (s *Set) SelectGroup(group string) []Instance {
 	var out []Instance
 	for _, in := range s.Instances {
-		if in.Group != "" && in.Group == group {
+		if in.InGroup(group) {
 			out = append(out, in)
 		}
 	}
 	return out
 }
 
+// InGroup reports whether postmulti -g group selects in.
+func (in *Instance) InGroup(group string) bool { return in.Group != "" && in.Group == group }
+
 // Load reads the default config directory and every instance it lists,
 // with the compiled-in defaults of maincf.BuiltinDefaults.
 // fsys is rooted at "/" (os.DirFS("/") in production, a test tree in tests);
 // paths are absolute as in main.cf. Secondary instances are read
 // concurrently: fsys must allow that (os.DirFS and fstest.MapFS do). An
-// error is returned only when the default instance itself cannot be read.
+// error is returned only when the default instance itself cannot be
+// modelled; it is a Problem.
 func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
 	return LoadWithDefaults(fsys, defaultConfigDir, maincf.BuiltinDefaults())
 }
 
 // LoadWithDefaults is Load with the given compiled-in defaults.
 func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defaults) (*Set, error) {
-	l := &loader{fsys: fsys, defaults: defaults, exact: map[string]owner{}, clean: map[string]owner{}}
-	def, err := l.loadDefault(defaultConfigDir)
+	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults})
 	if err != nil {
 		return nil, err
 	}
-	set := &Set{Instances: []Instance{*def}}
-	dirs, err := def.Config.ExpandValue(paramDirs)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", def.MainCF, paramDirs, err)
+	for _, p := range set.Problems {
+		if p.Position == 0 {
+			return nil, p
+		}
 	}
-	set.Directories = maincf.SplitList(dirs)
+	return set, nil
+}
+
+// Options are LoadWith's settings. The zero value is Load's.
+type Options struct {
+	// Defaults are the compiled-in defaults; nil means
+	// maincf.BuiltinDefaults.
+	Defaults maincf.Defaults
+	// MainCF, when not nil, is the content of the default main.cf, read
+	// by the caller (postmulti -e reads it under its edit lock).
+	MainCF []byte
+	// CheckSharedDirs checks, as postmulti does at start-up, that the
+	// shared directories exist and are directories (BadDirectory).
+	CheckSharedDirs bool
+	// WorkDir, when not "", is the absolute directory against which a
+	// relative config directory is read, as postmulti's postconf runs
+	// read it against their working directory. The instance is then
+	// listed (PostmultiView) with a RelativePath problem; without WorkDir
+	// it is not read at all.
+	WorkDir string
+}
+
+// LoadWith is Load for a caller that reproduces postmulti: the Set comes
+// back also when the default instance has problems (they have Position 0
+// and come first in Problems, those of the shared directories first of
+// all), so that the caller can report them where postmulti does. The
+// error, a Problem, is what postmulti's reading of the default main.cf
+// dies of: the file cannot be read or parsed, a parameter postmulti
+// reads from it cannot be expanded, or multi_instance_enable is not a
+// boolean.
+func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
+	if opts.Defaults == nil {
+		opts.Defaults = maincf.BuiltinDefaults()
+	}
+	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir, exact: map[string]owner{}, clean: map[string]owner{}}
+	def, dirs, err := l.readDefault(defaultConfigDir, opts.MainCF)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{Instances: []Instance{*def}, Directories: dirs, l: l}
+	set.Problems = l.claimShared(def, opts.CheckSharedDirs)
+	set.shared = len(set.Problems)
+	set.Problems = append(set.Problems, l.claim(def, 0, instanceClaims(def))...)
 	if len(set.Directories) == 0 {
 		set.Instances[0].Enabled = true // single-instance mode
 	}
@@ -279,7 +462,9 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 	// Reading is independent per instance; claims are made in list order,
 	// as postmulti makes them, so the result does not depend on timing.
 	ins, probs := l.readAll(set.Directories)
+	set.said = make([][]Message, len(ins))
 	for i, in := range ins {
+		set.said[i] = messages(in, probs[i])
 		var problems []Problem
 		if probs[i] != nil {
 			problems = []Problem{*probs[i]}
@@ -318,31 +503,73 @@ type claim struct {
 type loader struct {
 	fsys     fs.FS
 	defaults maincf.Defaults
+	workDir  string
 	// exact holds postmulti's claims, keyed by the value as a string;
 	// clean holds ours, keyed by the cleaned value for directories.
 	exact, clean map[string]owner
 	defaultCF    string
 	defaultFile  *maincf.File
+	added        int // instances claimed after loading (Set.Claim)
 }
 
-// readConfig reads dir/main.cf through the loader's file system.
-func (l *loader) readConfig(dir string) (*maincf.Config, string, error) {
-	mainCF := path.Join(dir, "main.cf")
-	f, err := maincf.ReadFile(l.fsys, strings.TrimPrefix(mainCF, "/"))
-	if err != nil {
-		var se *maincf.SyntaxError
-		var pe *fs.PathError
-		switch {
-		case errors.As(err, &se):
-		case errors.As(err, &pe):
-			// Name the file as main.cf does, not as fsys does.
-			err = &fs.PathError{Op: pe.Op, Path: mainCF, Err: pe.Err}
-		default:
-			err = fmt.Errorf("%s: %w", mainCF, err)
-		}
-		return nil, mainCF, err
+// postfixName names dir/file as Postfix's messages name it.
+func postfixName(dir, file string) string {
+	return strings.TrimSuffix(dir, "/") + "/" + file
+}
+
+// fsName is the name of the absolute path p in the loader's file system.
+func fsName(p string) string {
+	if p = strings.TrimPrefix(path.Clean(p), "/"); p == "" {
+		return "."
 	}
-	return maincf.NewConfig(dir, f, l.defaults), mainCF, nil
+	return p
+}
+
+// Strerror words an error as the C library's strerror(3) does ("No such
+// file or directory"): Go's messages for an errno are the same text with
+// a lower-case first letter.
+func Strerror(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		s := en.Error()
+		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+			s = string(s[0]-'a'+'A') + s[1:]
+		}
+		return s
+	}
+	return err.Error()
+}
+
+// postfixText words err as Postfix does: "open FILE: Strerror" for a
+// file that cannot be read, the error's own text otherwise.
+func postfixText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + " " + pe.Path + ": " + Strerror(pe.Err)
+	}
+	return err.Error()
+}
+
+// readConfig reads the main.cf of dir, found at where (dir itself unless
+// dir is relative) in the loader's file system, or parses data when it
+// is not nil. Errors name the file as Postfix does.
+func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, error) {
+	name := postfixName(dir, "main.cf")
+	if data == nil {
+		var err error
+		if data, err = fs.ReadFile(l.fsys, fsName(where+"/main.cf")); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return nil, &fs.PathError{Op: "open", Path: name, Err: pe.Err}
+			}
+			return nil, fmt.Errorf("open %s: %w", name, err)
+		}
+	}
+	f, err := maincf.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return maincf.NewConfig(dir, f, l.defaults), nil
 }
 
 // expandAll expands the parameters postmulti asks postconf for, plus the
@@ -393,38 +620,87 @@ func lineOf(f *maincf.File, name string) int {
 	return line
 }
 
-func (l *loader) loadDefault(dir string) (*Instance, error) {
-	cfg, mainCF, err := l.readConfig(dir)
-	if err != nil {
-		return nil, fmt.Errorf("default instance: %w", err)
+// readDefault is postmulti's mail_conf_read: the default main.cf (data,
+// when not nil, is its content), the parameters postmulti reads from it,
+// and multi_instance_directories split. Its error is a Problem whose
+// Postmulti is what postmulti dies of.
+func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, error) {
+	mainCF := path.Join(dir, "main.cf")
+	fail := func(p Problem, err error) (*Instance, []string, error) {
+		p.ConfigDir, p.Err = dir, fmt.Errorf("default instance: %w", err)
+		if p.Kind == 0 {
+			p.Kind = Unreadable
+		}
+		if p.Path == "" {
+			p.Path = mainCF
+		}
+		return nil, nil, p
 	}
-	in := &Instance{Default: true, ConfigDir: dir, MainCF: mainCF, Config: cfg}
+	cfg, err := l.readConfig(dir, dir, data)
+	if err != nil {
+		p := Problem{Postmulti: postfixText(err)}
+		var se *maincf.SyntaxError
+		if errors.As(err, &se) {
+			p.Path, p.Line = se.Path, se.Line
+		}
+		return fail(p, err)
+	}
+	in := &Instance{Default: true, ConfigDir: dir, MainCF: mainCF, Config: cfg, Warnings: cfg.File.Warnings()}
 	l.defaultCF, l.defaultFile = mainCF, cfg.File
+	expandErr := func(param string, err error) (*Instance, []string, error) {
+		p := Problem{Line: lineOf(cfg.File, param), Warnings: in.Warnings, Postmulti: fmt.Sprintf("%s: %v", cfg.File.Path, err)}
+		return fail(p, fmt.Errorf("%s: %s: %w", mainCF, param, err))
+	}
 	if p, err := expandAll(cfg, in); err != nil {
-		return nil, fmt.Errorf("default instance: %s: %s: %w", mainCF, p, err)
+		return expandErr(p, err)
 	}
 	value, err := cfg.ExpandValue(paramEnable)
 	if err != nil {
-		return nil, fmt.Errorf("default instance: %s: %s: %w", mainCF, paramEnable, err)
+		return expandErr(paramEnable, err)
 	}
 	var ok bool
 	if in.Enabled, ok = parseEnable(value); !ok {
-		return nil, fmt.Errorf("default instance: %s: bad boolean configuration: %s = %s", l.position(cfg.File, mainCF, paramEnable), paramEnable, value)
+		p := Problem{Line: lineOf(cfg.File, paramEnable), Warnings: in.Warnings, Kind: BadValue,
+			Postmulti: fmt.Sprintf("bad boolean configuration: %s = %s", paramEnable, value)}
+		return fail(p, fmt.Errorf("%s: bad boolean configuration: %s = %s", l.position(cfg.File, mainCF, paramEnable), paramEnable, value))
 	}
-	// The directories every instance shares (postmulti's
-	// check_shared_dir_status; meta_directory is exempt there too).
-	var claims []claim
-	for _, p := range []string{paramCommandDir, paramDaemonDir, paramShlibDir} {
-		v, err := cfg.ExpandValue(p)
-		if err == nil && strings.HasPrefix(v, "/") {
-			claims = append(claims, claim{p, v})
+	dirs, err := cfg.ExpandValue(paramDirs)
+	if err != nil {
+		return expandErr(paramDirs, err)
+	}
+	return in, maincf.SplitList(dirs), nil
+}
+
+// claimShared is postmulti's check_shared_dir_status: each absolute
+// shared directory exists and is a directory (when check is set), and
+// belongs to the default instance (meta_directory excepted, as there).
+func (l *loader) claimShared(def *Instance, check bool) []Problem {
+	var problems []Problem
+	for _, param := range []string{paramCommandDir, paramDaemonDir, paramMetaDir, paramShlibDir} {
+		v, err := def.Config.ExpandValue(param)
+		if err != nil || !strings.HasPrefix(v, "/") {
+			continue
+		}
+		if check {
+			msg := ""
+			if st, err := fs.Stat(l.fsys, fsName(v)); err != nil {
+				msg = fmt.Sprintf("%s = '%s': directory not found: %s", param, v, Strerror(err))
+			} else if !st.IsDir() {
+				msg = fmt.Sprintf("%s = '%s' is not a directory", param, v)
+			}
+			if msg != "" {
+				p := l.problemAt(def, 0, param)
+				p.Kind, p.Postmulti = BadDirectory, msg
+				p.Err = fmt.Errorf("%s: %s", l.where(p), msg)
+				problems = append(problems, p)
+				continue
+			}
+		}
+		if param != paramMetaDir {
+			problems = append(problems, l.claim(def, 0, []claim{{param, v}})...)
 		}
 	}
-	claims = append(claims, instanceClaims(in)...)
-	if problems := l.claim(in, 0, claims); len(problems) > 0 {
-		return nil, fmt.Errorf("default instance: %w", problems[0].Err)
-	}
-	return in, nil
+	return problems
 }
 
 // instanceClaims lists what postmulti's claim_instance_attributes claims,
@@ -448,16 +724,21 @@ func (l *loader) position(f *maincf.File, mainCF, param string) string {
 // load_instance does (one postconf -xc DIR run): it touches nothing but
 // the file system, so instances are read concurrently.
 func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
+	where := dir
 	if !strings.HasPrefix(dir, "/") {
-		p := Problem{ConfigDir: dir, Position: pos, Path: l.defaultCF, Line: lineOf(l.defaultFile, paramDirs), Kind: RelativePath}
-		p.Err = fmt.Errorf("%s: %s lists a relative config directory %q", l.where(p), paramDirs, dir)
-		return nil, &p
+		if l.workDir == "" {
+			p := Problem{ConfigDir: dir, Position: pos, Path: l.defaultCF, Line: lineOf(l.defaultFile, paramDirs), Kind: RelativePath}
+			p.Err = fmt.Errorf("%s: %s lists a relative config directory %q", l.where(p), paramDirs, dir)
+			return nil, &p
+		}
+		where = path.Join(l.workDir, dir)
 	}
 	// What postmulti says for anything that stops postconf.
 	pmFailed := fmt.Sprintf("Failed to obtain all required %s/main.cf parameters", dir)
-	cfg, mainCF, err := l.readConfig(dir)
+	mainCF := path.Join(dir, "main.cf")
+	cfg, err := l.readConfig(dir, where, nil)
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed, Postconf: postfixText(err)}
 		var se *maincf.SyntaxError
 		if errors.As(err, &se) {
 			p.Path, p.Line = se.Path, se.Line
@@ -465,7 +746,11 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		p.Err = fmt.Errorf("instance %s: %w", dir, err)
 		return nil, &p
 	}
-	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg}
+	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg, Warnings: cfg.File.Warnings()}
+	// postconf reads master.cf too, and warns when it cannot.
+	if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
+		in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
+	}
 	param, err := expandAll(cfg, in)
 	var value string
 	if err == nil {
@@ -473,14 +758,20 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		value, err = cfg.Expand(paramEnable)
 	}
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed, Warnings: in.Warnings}
+		p.Postconf = err.Error()
+		var ee *maincf.ExpandError
+		if errors.As(err, &ee) {
+			p.Warnings = append(append([]string(nil), p.Warnings...), ee.Warnings...)
+			p.Postconf = ee.Fatal
+		}
 		p.Err = fmt.Errorf("%s: cannot expand %s: %w", l.where(p), param, err)
 		return nil, &p
 	}
 	enabled, ok := parseEnable(value)
 	if !ok {
 		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, paramEnable), Kind: BadValue,
-			Postmulti: fmt.Sprintf("Unexpected %s/main.cf entry: %s = %s", dir, paramEnable, value)}
+			Postmulti: fmt.Sprintf("Unexpected %s/main.cf entry: %s = %s", dir, paramEnable, value), Warnings: in.Warnings}
 		p.Err = fmt.Errorf("%s: %s = %s is neither yes nor no", l.where(p), paramEnable, value)
 		return nil, &p
 	}
@@ -570,7 +861,7 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 	// A config directory listed twice, under any spelling: the cause of
 	// every other clash of this instance, so the only one reported.
 	dirKey := "config:" + path.Clean(in.ConfigDir)
-	if o, ok := l.clean[dirKey]; ok {
+	if o, ok := l.clean[dirKey]; ok && o.position != pos {
 		p := l.problemAt(in, pos, paramConfigDir)
 		p.Kind = Duplicate
 		if o.position == 0 {

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
 )
 
 // rootPath is Postfix's ROOT_PATH on Linux, used when PATH is unset or empty.
@@ -44,8 +46,8 @@ func (r *runner) runExec(o ExecOptions) error {
 }
 
 // ordered is the iteration order: start order, or its reverse.
-func (r *runner) ordered(reverse bool) []*inst {
-	out := append([]*inst(nil), r.list...)
+func (r *runner) ordered(reverse bool) []*instance.Instance {
+	out := append([]*instance.Instance(nil), r.list...)
 	if reverse {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 			out[i], out[j] = out[j], out[i]
@@ -57,19 +59,19 @@ func (r *runner) ordered(reverse bool) []*inst {
 // instanceEnv is the environment upstream's run_user_command gives a -x
 // command: MAIL_CONFIG and the instance's parameters, $command_directory
 // first in PATH.
-func (r *runner) instanceEnv(ip *inst) []string {
+func (r *runner) instanceEnv(ip *instance.Instance) []string {
 	env := append([]string(nil), r.environ...)
 	set := func(k, v string) { env = setenvInPlace(env, k, v) }
-	set("MAIL_CONFIG", ip.configDir)
+	set("MAIL_CONFIG", ip.ConfigDir)
 	set("daemon_directory", r.pc.daemonDir)
 	set("command_directory", r.pc.commandDir)
-	set("config_directory", ip.configDir)
-	set("queue_directory", ip.queueDir)
-	set("data_directory", ip.dataDir)
-	set("multi_instance_name", ip.name)
-	set("multi_instance_group", ip.group)
+	set("config_directory", ip.ConfigDir)
+	set("queue_directory", ip.QueueDir)
+	set("data_directory", ip.DataDir)
+	set("multi_instance_name", ip.Name)
+	set("multi_instance_group", ip.Group)
 	en := "no"
-	if ip.enabled {
+	if ip.Enabled {
 		en = "yes"
 	}
 	set("multi_instance_enable", en)

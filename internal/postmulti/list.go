@@ -21,17 +21,17 @@ func (r *runner) runList(o ListOptions) error {
 		if !o.Selection.matches(ip) {
 			continue
 		}
-		name, group, en := ip.name, ip.group, "n"
+		name, group, en := ip.Name, ip.Group, "n"
 		if name == "" {
 			name = "-"
 		}
 		if group == "" {
 			group = "-"
 		}
-		if ip.enabled {
+		if ip.Enabled {
 			en = "y"
 		}
-		w.WriteString(padRight(name, 15) + " " + padRight(group, 15) + " " + padRight(en, 9) + " " + ip.configDir + "\n")
+		w.WriteString(padRight(name, 15) + " " + padRight(group, 15) + " " + padRight(en, 9) + " " + ip.ConfigDir + "\n")
 	}
 	if err := w.Flush(); err != nil {
 		return fatalf("error writing output: %s", strerror(err))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/lifecycle"
+	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
 // PostfixOptions are the -p mode's options.
@@ -55,15 +56,15 @@ func (r *runner) runPostfix(o PostfixOptions) error {
 	var insts []instance.Instance
 	for _, ip := range r.list {
 		if o.Selection.matches(ip) {
-			insts = append(insts, r.modelInstance(ip))
+			insts = append(insts, *ip)
 		}
 	}
 	st, err := r.env.Lifecycle.Postfix(r.ctx, o.Args[0], o.Args[1:], insts, lifecycle.Options{
 		Verbose:         o.Verbose,
 		CommandDir:      r.pc.commandDir,
-		StartCommands:   splitList(r.pc.startCmds),
-		StopCommands:    splitList(r.pc.stopCmds),
-		ControlCommands: splitList(r.pc.controlCmds),
+		StartCommands:   maincf.SplitList(r.pc.startCmds),
+		StopCommands:    maincf.SplitList(r.pc.stopCmds),
+		ControlCommands: maincf.SplitList(r.pc.controlCmds),
 		Env:             r.environ,
 		Stdin:           r.env.Stdin,
 		Stdout:          r.env.Stdout,
@@ -81,14 +82,4 @@ func (r *runner) runPostfix(o PostfixOptions) error {
 		return &exitError{st}
 	}
 	return nil
-}
-
-// modelInstance converts an entry of the list into the shared model.
-func (r *runner) modelInstance(ip *inst) instance.Instance {
-	return instance.Instance{
-		Name: ip.name, Group: ip.group, Enabled: ip.enabled, Default: ip.primary,
-		ConfigDir: ip.configDir, QueueDir: ip.queueDir, DataDir: ip.dataDir,
-		CommandDir: r.pc.commandDir, DaemonDir: r.pc.daemonDir,
-		MainCF: ip.configDir + "/main.cf",
-	}
 }

@@ -27,6 +27,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
 )
 
 // Env is everything a run touches: the command line, standard streams,
@@ -53,8 +55,7 @@ type runner struct {
 	root    string
 	environ []string
 	pc      *primaryConfig
-	claims  registry
-	list    []*inst // default instance first, then start order
+	list    []*instance.Instance // default instance first, then start order
 	opts    *Options
 	quiet   bool // warnings already given by the first pass of an -e action
 }
@@ -84,7 +85,7 @@ func Run(ctx context.Context, env *Env) int {
 			prog = b
 		}
 	}
-	r := &runner{ctx: ctx, env: env, prog: prog, root: env.Root, environ: append([]string(nil), env.Environ...), claims: registry{}}
+	r := &runner{ctx: ctx, env: env, prog: prog, root: env.Root, environ: append([]string(nil), env.Environ...)}
 	if r.env.Lifecycle == nil {
 		r.env.Lifecycle = DefaultLifecycle()
 	}

@@ -73,7 +73,7 @@ func newRootCommand(r *runner) *cobra.Command {
 // MAIL_CONFIG, parse and check the options, check the shared directories,
 // then iterate or manage.
 func (r *runner) run(args []string) error {
-	pc, err := r.loadPrimary()
+	pc, err := r.loadPrimary(nil)
 	if err != nil {
 		return err
 	}
