@@ -587,8 +587,11 @@ func TestStatusDisagreements(t *testing.T) {
 			"postmulti: warning: postfix@postfix-s.service is active (running), but no Postfix master runs for /etc/postfix-s\n"},
 		{"failed unit, no master", stopped, 1, systemd.UnitStatus{LoadState: "loaded", ActiveState: "failed", SubState: "failed", Result: "exit-code"},
 			"postmulti: warning: postfix@postfix-s.service failed (result exit-code); see \"journalctl -u postfix@postfix-s.service\"\n"},
-		{"stale unit file", stopped, 1, systemd.UnitStatus{LoadState: "loaded", ActiveState: "inactive", SubState: "dead", NeedDaemonReload: true},
-			"postmulti: warning: postfix@postfix-s.service changed on disk; run \"systemctl daemon-reload\"\n"},
+		// SourcePath= (the instance's main.cf) changes with every "postconf -e":
+		// not a disagreement about the master, so status keeps upstream's words.
+		{"stale unit file", stopped, 1, systemd.UnitStatus{LoadState: "loaded", ActiveState: "inactive", SubState: "dead", NeedDaemonReload: true}, ""},
+		{"restart loop", stopped, 1, systemd.UnitStatus{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", Result: "exit-code"},
+			"postmulti: warning: postfix@postfix-s.service is waiting to restart after a failure (result exit-code); see \"journalctl -u postfix@postfix-s.service\"\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -694,5 +697,44 @@ func BenchmarkRun(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestStartReloadsStaleUnits: before starting units, systemd re-runs the
+// generator once when an enabled instance's unit lacks its generated
+// drop-in (added to multi_instance_directories by hand) or is older than
+// its main.cf; otherwise nothing is reloaded.
+func TestStartReloadsStaleUnits(t *testing.T) {
+	dropIn := func(u string) []string { return []string{"/run/systemd/generator/" + u + ".d/50-instance.conf"} }
+	tests := []struct {
+		name       string
+		unit       systemd.UnitStatus
+		wantReload bool
+	}{
+		{"up to date", systemd.UnitStatus{LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service", DropInPaths: dropIn("postfix@postfix-a.service")}, false},
+		{"no drop-in", systemd.UnitStatus{LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service"}, true},
+		{"other drop-in only", systemd.UnitStatus{LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service", DropInPaths: []string{"/etc/systemd/system/postfix@postfix-a.service.d/override.conf"}}, true},
+		{"changed on disk", systemd.UnitStatus{LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service", DropInPaths: dropIn("postfix@postfix-a.service"), NeedDaemonReload: true}, true},
+		{"not found", systemd.UnitStatus{LoadState: "not-found", ActiveState: "inactive"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := newFixture(true)
+			inst := instance.Instance{Name: "postfix-a", Enabled: true, ConfigDir: "/etc/postfix-a", QueueDir: t.TempDir()}
+			tt.unit.Name = "postfix@postfix-a.service"
+			fx.fake.Set(tt.unit)
+			if _, err := Run(context.Background(), "start", nil, []instance.Instance{inst}, fx.opts); err != nil {
+				t.Fatal(err)
+			}
+			reloads := 0
+			for _, c := range fx.fake.Calls {
+				if c.Op == systemd.OpDaemonReload {
+					reloads++
+				}
+			}
+			if want := map[bool]int{false: 0, true: 1}[tt.wantReload]; reloads != want {
+				t.Errorf("daemon-reloads = %d, want %d (calls %v)", reloads, want, fx.fake.Calls)
+			}
+		})
 	}
 }

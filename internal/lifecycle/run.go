@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/postfix-systemd/postfix-instances/generator"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 )
@@ -89,6 +91,9 @@ func (r *runState) run(ctx context.Context) (int, error) {
 	if r.opts.Reverse {
 		slices.Reverse(order)
 	}
+	if r.sd != nil && r.action == "start" {
+		r.syncUnits(ctx, order)
+	}
 	visited, failed := 0, false
 	for _, inst := range order {
 		if (cls == classStop || cls == classControl) && !inst.Enabled {
@@ -109,6 +114,51 @@ func (r *runState) run(ctx context.Context) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// syncUnits makes systemd re-run the generator, once, before units are
+// started from a stale view: an instance added to multi_instance_directories
+// by hand ("postconf -e", not "postmulti -e") has no generated drop-in yet
+// (its unit would run "postfix -c ”" and fail), and a main.cf edited since
+// the last daemon-reload may have moved the instance's directories.
+func (r *runState) syncUnits(ctx context.Context, insts []instance.Instance) {
+	for _, inst := range insts {
+		if !inst.Enabled {
+			continue
+		}
+		u, err := inst.UnitName()
+		if err != nil {
+			continue // reported when the instance is visited
+		}
+		s, err := r.sd.UnitStatus(ctx, u)
+		if err != nil || !stale(s) {
+			continue
+		}
+		if r.opts.Verbose {
+			fmt.Fprintf(r.stderr, "%s: %s: generated configuration is out of date; reloading systemd\n", r.prog, u)
+		}
+		if err := r.sd.Reload(ctx); err != nil {
+			r.msg("warning", "%v", err)
+		}
+		return
+	}
+}
+
+// stale reports a unit whose generated drop-in is missing or older than
+// the configuration it came from.
+func stale(s systemd.UnitStatus) bool {
+	if s.NeedDaemonReload {
+		return true
+	}
+	if s.LoadState != "loaded" || s.FragmentPath == "" {
+		return false
+	}
+	for _, p := range s.DropInPaths {
+		if strings.HasSuffix(p, "/"+s.Name+".d/"+generator.DropInName) {
+			return false
+		}
+	}
+	return true
 }
 
 // visit carries out the action on one instance and reports whether it
@@ -257,9 +307,6 @@ func disagreements(s systemd.UnitStatus, inst instance.Instance, running bool) [
 	if s.LoadState != "" && s.LoadState != "loaded" {
 		out = append(out, fmt.Sprintf("systemd reports %s as %s", s.Name, s.LoadState))
 	}
-	if s.NeedDaemonReload {
-		out = append(out, fmt.Sprintf("%s changed on disk; run \"systemctl daemon-reload\"", s.Name))
-	}
 	pid := readPID(inst.QueueDir)
 	switch {
 	case running && !s.Active():
@@ -274,6 +321,9 @@ func disagreements(s systemd.UnitStatus, inst instance.Instance, running bool) [
 	case !running && s.Active():
 		out = append(out, fmt.Sprintf("%s is %s, but no Postfix master runs for %s",
 			s.Name, state, inst.ConfigDir))
+	case !running && s.ActiveState == "activating" && s.SubState == "auto-restart":
+		out = append(out, fmt.Sprintf("%s is waiting to restart after a failure (result %s); see \"journalctl -u %s\"",
+			s.Name, s.Result, s.Name))
 	case !running && s.ActiveState == "failed":
 		out = append(out, fmt.Sprintf("%s failed (result %s); see \"journalctl -u %s\"",
 			s.Name, s.Result, s.Name))

@@ -24,6 +24,9 @@ package postmulti_test
 // failed step ends the test.
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -48,7 +51,10 @@ var (
 	disInst = testInstance{Name: "postfix-dis", Port: "2527", Host: "dis.pfi-test.example"}
 )
 
-type testInstance struct{ Name, Group, Port, Host string }
+type testInstance struct {
+	Name, Group, Port, Host string
+	Dir                     string // the config directory, when not /etc/NAME
+}
 
 // defInst is the default instance, as systemd names it.
 var defInst = testInstance{Name: "-"}
@@ -58,6 +64,9 @@ func (i testInstance) unit() string { return "postfix@" + i.Name + ".service" }
 // configDir and queueDir are where Postfix and postmulti -e create put
 // them.
 func (i testInstance) configDir() string {
+	if i.Dir != "" {
+		return i.Dir
+	}
 	if i.Name == "-" {
 		return "/etc/postfix"
 	}
@@ -68,7 +77,7 @@ func (i testInstance) queueDir() string {
 	if i.Name == "-" {
 		return "/var/spool/postfix"
 	}
-	return "/var/spool/" + i.Name
+	return "/var/spool/" + filepath.Base(i.configDir())
 }
 
 // pidFile is the instance's master.pid.
@@ -103,6 +112,26 @@ func TestSystemd(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("/dev/kmsg (generator messages) this boot:\n%s", c.Kmsg())
+		}
+	})
+
+	step(t, "ours replace Debian's postmulti, generator and template", func(t *testing.T) {
+		for _, f := range []struct{ guest, host string }{
+			{"/usr/sbin/postmulti", shim},
+			{"/sbin/postmulti", shim},
+			{"/usr/lib/systemd/system-generators/postfix-instance-generator", gen},
+			{"/lib/systemd/system-generators/postfix-instance-generator", gen},
+			{"/usr/lib/systemd/system/postfix@.service", filepath.Join(root, "units/postfix@.service")},
+			{"/lib/systemd/system/postfix@.service", filepath.Join(root, "units/postfix@.service")},
+		} {
+			data, err := os.ReadFile(f.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("%x", sha256.Sum256(data))
+			if got, _, _ := strings.Cut(b.run(t, "sha256sum", f.guest), " "); got != want {
+				t.Errorf("%s in the container is not %s (sha256 %s, want %s)", f.guest, f.host, got, want)
+			}
 		}
 	})
 
@@ -172,10 +201,6 @@ func TestSystemd(t *testing.T) {
 			listen := "127.0.0.1:" + in.Port
 			b.postmulti(t, append(x, "postconf", "-M", listen+"/inet="+listen+" inet n - y - - smtpd")...)
 		}
-		// Nothing of that concerns systemd: the units stay as they were.
-		for _, in := range []testInstance{outInst, inInst, disInst} {
-			b.requireKnown(t, in, false)
-		}
 	})
 
 	for _, in := range []testInstance{outInst, inInst} {
@@ -200,11 +225,7 @@ func TestSystemd(t *testing.T) {
 			t.Fatalf("postmulti -g mta -p start: exit %d, stdout %q, stderr %q; want 0 and silence", res.ExitCode, res.Stdout, res.Stderr)
 		}
 		po, pi := b.requireTracked(t, outInst), b.requireTracked(t, inInst)
-		// Type=forking: postfix-out's master had initialised before
-		// systemd began to start postfix-in.
-		if a, z := mono(po, "ActiveEnterTimestampMonotonic"), mono(pi, "InactiveExitTimestampMonotonic"); a == 0 || z == 0 || a > z {
-			t.Errorf("postfix-out active at %d µs, postfix-in starting at %d µs: want postfix-out first", a, z)
-		}
+		requireStartOrder(t, outInst, po, inInst, pi)
 		b.requireNotRunning(t, disInst)
 		b.requireBanner(t, outInst)
 		b.requireBanner(t, inInst)
@@ -250,14 +271,38 @@ func TestSystemd(t *testing.T) {
 			t.Fatalf("postmulti -g mta -p stop: exit %d, stderr %q", res.ExitCode, res.Stderr)
 		}
 		po, pi := b.requireNotRunning(t, outInst), b.requireNotRunning(t, inInst)
-		if a, z := mono(pi, "InactiveEnterTimestampMonotonic"), mono(po, "ActiveExitTimestampMonotonic"); a == 0 || z == 0 || a > z {
-			t.Errorf("postfix-in inactive at %d µs, postfix-out stopping at %d µs: want postfix-in stopped first", a, z)
-		}
+		requireStopOrder(t, inInst, pi, outInst, po)
 		b.requireTracked(t, defInst) // not in group mta
 		res = b.requireSameAsUpstream(t, "-g mta -p status, stopped", "postmulti -g mta -p status", upstreamPostmulti+" -g mta -p status")
 		if res.ExitCode != 1 || strings.Count(res.Stdout, "the Postfix mail system is not running") != 2 {
 			t.Errorf("status of the stopped group: exit %d (want 1), output:\n%s", res.ExitCode, res.Stdout)
 		}
+	})
+
+	step(t, "-p status and -p stop see a master started behind systemd's back", func(t *testing.T) {
+		b.run(t, "postfix", "-c", outInst.configDir(), "start")
+		pid := b.masterPID(t, outInst)
+		res := b.exec(t, "script", "-qec", "postmulti -g mta -p status", "/dev/null")
+		out := strings.ReplaceAll(res.Stdout, "\r", "")
+		for _, want := range []string{
+			"postfix-out/postfix-script: the Postfix mail system is running: PID: " + strconv.Itoa(pid) + "\n",
+			"postmulti: warning: postfix@postfix-out.service is inactive (dead), but the Postfix master of /etc/postfix-out (PID " +
+				strconv.Itoa(pid) + ") runs outside systemd's control\n",
+			"postfix-in/postfix-script: the Postfix mail system is not running\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("postmulti -g mta -p status lacks %q:\n%s", want, out)
+			}
+		}
+		if res.ExitCode != 1 {
+			t.Errorf("postmulti -g mta -p status: exit %d, want upstream's 1 (postfix-in is not running)", res.ExitCode)
+		}
+		res = b.postmultiResult(t, "-g", "mta", "-p", "stop")
+		if res.ExitCode != 0 || !strings.Contains(res.Stderr, "postfix@postfix-out.service is not active, but a Postfix master (PID "+strconv.Itoa(pid)+") runs for /etc/postfix-out outside systemd's control; stopping it") {
+			t.Errorf("postmulti -g mta -p stop: exit %d, stderr %q; want 0 and a warning about the master outside systemd", res.ExitCode, res.Stderr)
+		}
+		b.requireNotRunning(t, outInst)
+		b.requireNotRunning(t, inInst)
 	})
 
 	// multi_instance_wrapper: plain postfix(1), no -c and no MAIL_CONFIG.
@@ -274,10 +319,15 @@ func TestSystemd(t *testing.T) {
 			t.Fatalf("postfix start: exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 		}
 		want := map[int]string{}
+		var props []map[string]string
 		for _, in := range all {
 			p := b.requireTracked(t, in)
 			pid, _ := strconv.Atoi(p["MainPID"])
 			want[pid] = in.unit()
+			props = append(props, p)
+		}
+		for i := 1; i < len(all); i++ {
+			requireStartOrder(t, all[i-1], props[i-1], all[i], props[i])
 		}
 		b.requireNotRunning(t, disInst)
 		if got := b.masters(t); !mapsEqual(got, want) {
@@ -295,14 +345,18 @@ func TestSystemd(t *testing.T) {
 	})
 
 	step(t, "postfix reload through the wrapper keeps the masters", func(t *testing.T) {
-		pids := map[string]string{}
+		pids, reloads := map[string]string{}, map[string]int{}
 		for _, in := range all {
 			pids[in.Name] = b.requireTracked(t, in)["MainPID"]
+			reloads[in.Name] = b.reloadLines(t, in)
 		}
 		if res := b.exec(t, "postfix", "reload"); res.ExitCode != 0 {
 			t.Fatalf("postfix reload: exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 		}
 		for _, in := range all {
+			b.eventually(t, in.Name+"'s master logging a reload", 15*time.Second, func() bool {
+				return b.reloadLines(t, in) > reloads[in.Name]
+			})
 			if got := b.requireTracked(t, in)["MainPID"]; got != pids[in.Name] {
 				t.Errorf("%s: MainPID %s after reload, was %s", in.unit(), got, pids[in.Name])
 			}
@@ -318,9 +372,14 @@ func TestSystemd(t *testing.T) {
 		if res.ExitCode != 0 {
 			t.Fatalf("postfix stop: exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 		}
-		for _, in := range append(all, disInst) {
-			b.requireNotRunning(t, in)
+		var props []map[string]string
+		for _, in := range all {
+			props = append(props, b.requireNotRunning(t, in))
 		}
+		for i := len(all) - 1; i > 0; i-- {
+			requireStopOrder(t, all[i], props[i], all[i-1], props[i-1])
+		}
+		b.requireNotRunning(t, disInst)
 		if m := b.masters(t); len(m) != 0 {
 			t.Errorf("masters still running after postfix stop: %v", m)
 		}
@@ -342,9 +401,20 @@ func TestSystemd(t *testing.T) {
 		if j := b.run(t, "journalctl", "-b", "--no-pager", "-o", "cat", "-u", inInst.unit()); !strings.Contains(j, "192.0.2.1") {
 			t.Errorf("journalctl -u %s does not say why it failed:\n%s", inInst.unit(), j)
 		}
-		// Put postfix-in back; its auto-restarts end with a stop.
+		// Its auto-restarts end with a stop.
 		b.run(t, "systemctl", "stop", inInst.unit())
 		b.run(t, "systemctl", "reset-failed", inInst.unit())
+		// The same through multi_instance_wrapper: postfix(1) passes the
+		// error and the exit status on.
+		res = b.exec(t, "postfix", "start")
+		if res.ExitCode != 1 || res.Stderr != want {
+			t.Errorf("postfix start with a broken postfix-in: exit %d, stderr %q; want 1 and %q", res.ExitCode, res.Stderr, want)
+		}
+		b.requireTracked(t, defInst)
+		b.requireTracked(t, outInst)
+		b.run(t, "systemctl", "stop", inInst.unit())
+		b.run(t, "systemctl", "reset-failed", inInst.unit())
+		// Put postfix-in back.
 		b.postmulti(t, "-i", inInst.Name, "-x", "postconf", "-e", "inet_interfaces = 127.0.0.1")
 		if res := b.postmultiResult(t, "-g", "mta", "-p", "start"); res.ExitCode != 0 || res.Stderr != "" {
 			t.Fatalf("postmulti -g mta -p start after the repair: exit %d, stderr %q", res.ExitCode, res.Stderr)
@@ -362,6 +432,54 @@ func TestSystemd(t *testing.T) {
 			t.Errorf("postfix-mta.target still wants %s after -e disable: %q", inInst.unit(), p["Wants"])
 		}
 	})
+
+	spare := testInstance{Name: "postfix-spare", Dir: disInst.configDir()}
+	step(t, "-e assign renames an instance's unit", func(t *testing.T) {
+		b.eChange(t, "-i", disInst.Name, "-I", spare.Name, "-e", "assign")
+		b.requireKnown(t, spare, false)
+		b.requireUnknown(t, disInst)
+	})
+
+	step(t, "-e destroy removes the instance's unit", func(t *testing.T) {
+		b.eChange(t, "-i", spare.Name, "-e", "destroy")
+		b.requireUnknown(t, spare)
+		b.requireKnown(t, defInst, true)
+		b.requireKnown(t, outInst, true)
+	})
+
+	step(t, "-e deport and -e import", func(t *testing.T) {
+		b.eChange(t, "-i", inInst.Name, "-e", "deport")
+		b.requireUnknown(t, inInst)
+		b.eChange(t, "-e", "import", "config_directory="+inInst.configDir())
+		b.requireKnown(t, inInst, false)
+	})
+
+	step(t, "the generator reported no problem on any run", func(t *testing.T) {
+		for _, rec := range strings.Split(c.Kmsg(), "\n") {
+			var pri int
+			if _, err := fmt.Sscanf(rec, "<%d>postfix-instance-generator[", &pri); err == nil && pri&7 <= 4 {
+				t.Errorf("generator: %s", rec)
+			}
+		}
+	})
+}
+
+// requireStartOrder checks that systemd began to start b only once a was
+// active: with Type=forking, once a's master had initialised.
+func requireStartOrder(t *testing.T, a testInstance, pa map[string]string, b testInstance, pb map[string]string) {
+	t.Helper()
+	if x, y := mono(pa, "ActiveEnterTimestampMonotonic"), mono(pb, "InactiveExitTimestampMonotonic"); x == 0 || y == 0 || x > y {
+		t.Errorf("%s active at %d µs, %s starting at %d µs: want %s started first", a.unit(), x, b.unit(), y, a.Name)
+	}
+}
+
+// requireStopOrder checks that systemd began to stop b only once a was
+// inactive.
+func requireStopOrder(t *testing.T, a testInstance, pa map[string]string, b testInstance, pb map[string]string) {
+	t.Helper()
+	if x, y := mono(pa, "InactiveEnterTimestampMonotonic"), mono(pb, "ActiveExitTimestampMonotonic"); x == 0 || y == 0 || x > y {
+		t.Errorf("%s inactive at %d µs, %s stopping at %d µs: want %s stopped first", a.unit(), x, b.unit(), y, a.Name)
+	}
 }
 
 // step runs one stage; a failed stage ends the test, since later stages
@@ -380,7 +498,9 @@ type box struct{ c *harness.Container }
 // exec runs args inside; a non-zero exit is returned, not fatal.
 func (b *box) exec(t *testing.T, args ...string) harness.Result {
 	t.Helper()
+	t0 := time.Now()
 	res, err := b.c.Exec(args...)
+	logSlow(t, t0, args)
 	if _, ok := err.(*harness.ExitError); err != nil && !ok {
 		t.Fatalf("in the container: %v", err)
 	}
@@ -390,11 +510,21 @@ func (b *box) exec(t *testing.T, args ...string) harness.Result {
 // run runs args inside and returns stdout; any failure is fatal.
 func (b *box) run(t *testing.T, args ...string) string {
 	t.Helper()
+	t0 := time.Now()
 	res, err := b.c.Exec(args...)
+	logSlow(t, t0, args)
 	if err != nil {
 		t.Fatalf("in the container: %v\nstdout: %s", err, res.Stdout)
 	}
 	return res.Stdout
+}
+
+// logSlow logs a command that took more than a second.
+func logSlow(t *testing.T, t0 time.Time, args []string) {
+	t.Helper()
+	if d := time.Since(t0); d > time.Second {
+		t.Logf("slow: %q took %s", args, d.Round(time.Millisecond))
+	}
 }
 
 // postmultiResult runs our postmulti and logs what it did and how long it
@@ -488,6 +618,23 @@ func (b *box) requireKnown(t *testing.T, in testInstance, enabled bool) {
 	}
 	if u["NeedDaemonReload"] != "no" {
 		t.Errorf("postfix.service: NeedDaemonReload=%s, want no", u["NeedDaemonReload"])
+	}
+}
+
+// requireUnknown checks that the generator no longer describes the unit
+// (the template alone still loads it, without MAIL_CONFIG) and that
+// systemd has taken note.
+func (b *box) requireUnknown(t *testing.T, in testInstance) {
+	t.Helper()
+	p := b.show(t, in.unit(), unitProps...)
+	if slices.Contains(strings.Fields(p["DropInPaths"]), "/run/systemd/generator/"+in.unit()+".d/50-instance.conf") {
+		t.Errorf("%s still has the generator's drop-in: %q", in.unit(), p["DropInPaths"])
+	}
+	if strings.Contains(p["Environment"], "MAIL_CONFIG=") || p["NeedDaemonReload"] != "no" {
+		t.Errorf("%s: Environment=%q NeedDaemonReload=%s, want no MAIL_CONFIG and no", in.unit(), p["Environment"], p["NeedDaemonReload"])
+	}
+	if u := b.show(t, "postfix.service", "Wants"); slices.Contains(strings.Fields(u["Wants"]), in.unit()) {
+		t.Errorf("postfix.service still wants %s: %q", in.unit(), u["Wants"])
 	}
 }
 

@@ -100,6 +100,7 @@ func (m *dbusManager) UnitStatus(ctx context.Context, unit string) (UnitStatus, 
 	s.ActiveState, _ = props["ActiveState"].(string)
 	s.SubState, _ = props["SubState"].(string)
 	s.FragmentPath, _ = props["FragmentPath"].(string)
+	s.DropInPaths, _ = props["DropInPaths"].([]string)
 	s.NeedDaemonReload, _ = props["NeedDaemonReload"].(bool)
 	if s.LoadState != "loaded" || !isService(unit) {
 		return s, nil
