@@ -19,6 +19,16 @@
 // per instance and returned beside the instances that are fine. Only a
 // problem of the default instance, without which there is nothing to
 // model, is an error.
+//
+// This is the one port of postmulti's instance loading: the postmulti
+// shim (internal/postmulti) reads through LoadWith, which also makes
+// postmulti's start-up check of the shared directories, and gives what
+// the shim needs to say what postmulti says where it says it: the fatal
+// message of the first problem (Problem.Postmulti, SharedRefused,
+// Refused), the warnings and errors of the postconf runs with which
+// postmulti reads each instance (Postconf, Read), the claim table that
+// -e create, import and assign extend (Claim, ClaimName, Owner) and -i/-g
+// selection (Instance.Matches, Instance.InGroup).
 package instance
 
 import (
@@ -27,6 +37,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,10 +90,12 @@ type Instance struct {
 	// Config is the instance's main.cf over the compiled-in defaults, as
 	// postconf -c ConfigDir sees it.
 	Config *maincf.Config
-	// Warnings are what reading the instance warns about, worded as
-	// postconf words them without its "postconf: warning: " prefix:
-	// duplicate and malformed entries of main.cf and, for a secondary
-	// instance, a missing master.cf.
+	// Warnings are what reading the instance warns about, without the
+	// "PROGRAM: warning: " prefix. For the default instance, postmulti's
+	// own reading of main.cf (mail_conf_read): duplicate and malformed
+	// entries. For a secondary one, the postconf run with which postmulti
+	// reads it: those, the undefined and unused parameters
+	// (maincf.Config.Warnings) and a missing master.cf.
 	Warnings []string
 }
 
@@ -409,7 +422,7 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 	}
 	for _, p := range set.Problems {
 		if p.Position == 0 {
-			return nil, p
+			return nil, fmt.Errorf("default instance: %w", p)
 		}
 	}
 	return set, nil
@@ -746,7 +759,7 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		p.Err = fmt.Errorf("instance %s: %w", dir, err)
 		return nil, &p
 	}
-	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg, Warnings: cfg.File.Warnings()}
+	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg, Warnings: cfg.Warnings()}
 	// postconf reads master.cf too, and warns when it cannot.
 	if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
 		in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
@@ -762,7 +775,14 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		p.Postconf = err.Error()
 		var ee *maincf.ExpandError
 		if errors.As(err, &ee) {
-			p.Warnings = append(append([]string(nil), p.Warnings...), ee.Warnings...)
+			// Reading main.cf may have said them already: postconf
+			// says each once.
+			p.Warnings = append([]string(nil), p.Warnings...)
+			for _, w := range ee.Warnings {
+				if !slices.Contains(p.Warnings, w) {
+					p.Warnings = append(p.Warnings, w)
+				}
+			}
 			p.Postconf = ee.Fatal
 		}
 		p.Err = fmt.Errorf("%s: cannot expand %s: %w", l.where(p), param, err)
@@ -827,8 +847,8 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 	}
 	for _, c := range claims {
 		me := owner{configDir: in.ConfigDir, param: c.param, position: pos}
-		p := l.problemAt(in, pos, c.param)
 		if o, ok := lookup(l.exact, exact, c.value); ok && o.String() != me.String() {
+			p := l.problemAt(in, pos, c.param)
 			p.Kind = Conflict
 			p.Postmulti = fmt.Sprintf("instance %s, %s=%s conflicts with instance %s=%s", in.ConfigDir, c.param, c.value, o, c.value)
 			p.Err = fmt.Errorf("%s: %s", l.where(p), p.Postmulti)
@@ -844,6 +864,7 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 			key = "dir:" + path.Clean(c.value)
 		}
 		if o, ok := lookup(l.clean, clean, key); ok && (o.position != me.position || o.param != me.param) {
+			p := l.problemAt(in, pos, c.param)
 			p.Kind = Duplicate
 			whose := "instance " + o.configDir
 			switch o.position {
@@ -887,10 +908,13 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 
 // problemAt starts a problem about param of in: in its main.cf at the
 // line that sets it, or for the config directory in the default main.cf
-// at multi_instance_directories.
+// at multi_instance_directories. An instance that joins the set (Claim)
+// has no main.cf yet: its problems name the one it will have.
 func (l *loader) problemAt(in *Instance, pos int, param string) Problem {
 	p := Problem{ConfigDir: in.ConfigDir, Position: pos, Path: in.MainCF}
 	switch {
+	case in.Config == nil:
+		p.Path = path.Join(in.ConfigDir, "main.cf")
 	case param == paramConfigDir && !in.Default:
 		p.Path, p.Line = l.defaultCF, lineOf(l.defaultFile, paramDirs)
 	case param != paramConfigDir:
@@ -905,6 +929,13 @@ func (l *loader) checkOurs(in *Instance) []Problem {
 	add := func(kind Kind, param string, err error) {
 		p := Problem{ConfigDir: in.ConfigDir, Position: in.Position, Path: in.MainCF, Line: lineOf(in.Config.File, param), Kind: kind}
 		p.Err = fmt.Errorf("%s: %w", l.where(p), err)
+		problems = append(problems, p)
+	}
+	if !strings.HasPrefix(in.ConfigDir, "/") {
+		// Read against Options.WorkDir.
+		p := l.problemAt(in, in.Position, paramConfigDir)
+		p.Kind = RelativePath
+		p.Err = fmt.Errorf("%s: %s lists a relative config directory %q", l.where(p), paramDirs, in.ConfigDir)
 		problems = append(problems, p)
 	}
 	for _, d := range []struct{ param, value string }{{paramQueueDir, in.QueueDir}, {paramDataDir, in.DataDir}} {

@@ -1,13 +1,15 @@
 package instance
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +55,12 @@ type treeCase struct {
 	refused string
 	// loadErr: Load itself fails (the default instance is broken).
 	loadErr bool
+	// shared is the message postmulti stops with at start-up, checking
+	// the shared directories (LoadWith with CheckSharedDirs), if any.
+	shared string
+	// noMaster lists config directories (relative to the root) left
+	// without the master.cf buildTree otherwise gives them.
+	noMaster []string
 }
 
 // okMain is a healthy secondary main.cf for instance NAME.
@@ -324,6 +332,48 @@ var cases = []treeCase{
 		loadErr: true,
 	},
 	{
+		name: "warnings of postmulti and of its postconf runs",
+		files: map[string]string{
+			"etc/postfix/main.cf":   dirs("@R/etc/postfix-a @R/etc/postfix-b") + "biff = yes\nbiff = no\n",
+			"etc/postfix-a/main.cf": okMain("a", "biff = yes\nbiff = no\nsmtpd_banner = $nosuch\nfoo = bar\n"),
+			"etc/postfix-b/main.cf": okMain("b"),
+		},
+		noMaster: []string{"etc/postfix-b"},
+		want: []string{
+			"0 - - n /etc/postfix /var/spool/postfix /var/lib/postfix",
+			"1 postfix-a - n @R/etc/postfix-a /var/spool/postfix-a /var/lib/postfix-a",
+			"2 postfix-b - n @R/etc/postfix-b /var/spool/postfix-b /var/lib/postfix-b",
+		},
+	},
+	{
+		name: "shared directory missing",
+		files: map[string]string{
+			"etc/postfix/main.cf":   dirs("@R/etc/postfix-a") + "shlib_directory = /nonexistent/pfi-test\n",
+			"etc/postfix-a/main.cf": okMain("a"),
+		},
+		want: []string{
+			"0 - - n /etc/postfix /var/spool/postfix /var/lib/postfix",
+			"1 postfix-a - n @R/etc/postfix-a /var/spool/postfix-a /var/lib/postfix-a",
+		},
+		shared: "shlib_directory = '/nonexistent/pfi-test': directory not found: No such file or directory",
+	},
+	{
+		name: "shared directory not a directory before a conflict",
+		files: map[string]string{
+			"etc/postfix/main.cf": "meta_directory = /etc/passwd\nshlib_directory = /usr/sbin\n",
+		},
+		loadErr: true,
+		shared:  "meta_directory = '/etc/passwd' is not a directory",
+	},
+	{
+		name: "shared directories the same",
+		files: map[string]string{
+			"etc/postfix/main.cf": "daemon_directory = /usr/sbin\n",
+		},
+		loadErr: true,
+		shared:  "instance /etc/postfix, daemon_directory=/usr/sbin conflicts with instance /etc/postfix, command_directory=/usr/sbin",
+	},
+	{
 		name: "default instance with its queue in its data directory",
 		files: map[string]string{
 			"etc/postfix/main.cf": "data_directory = /var/spool/postfix\n",
@@ -347,6 +397,9 @@ func buildTree(t *testing.T, tc treeCase) string {
 		}
 		if err := os.WriteFile(p, []byte(strings.ReplaceAll(content, "@R", root)), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if slices.Contains(tc.noMaster, filepath.Dir(name)) {
+			continue
 		}
 		if err := os.WriteFile(filepath.Join(filepath.Dir(p), "master.cf"), nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -394,6 +447,14 @@ func TestLoad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := buildTree(t, tc)
 			r := func(s string) string { return strings.ReplaceAll(s, "@R", root) }
+			if pm, err := loadLikePostmulti(root); err == nil {
+				p, ok := pm.SharedRefused()
+				if ok != (tc.shared != "") || p.Postmulti != r(tc.shared) {
+					t.Errorf("SharedRefused() = %q, %v; want %q", p.Postmulti, ok, r(tc.shared))
+				}
+			} else if tc.shared != "" {
+				t.Errorf("LoadWith: %v; want the shared directories refused", err)
+			}
 			set, err := load(root)
 			if tc.loadErr {
 				if err == nil {
@@ -506,9 +567,13 @@ func TestSelect(t *testing.T) {
 
 // TestDifferential runs the real postmulti -l -a on every case's tree (its
 // default main.cf bind-mounted over /etc/postfix in a private mount
-// namespace) and requires: the same refusal message when postmulti
-// refuses; otherwise exactly the lines of PostmultiView, or, for what we
-// cannot read (a relative config directory), a line for it.
+// namespace, the tree's root as working directory) and requires of
+// LoadWith, as the postmulti shim uses it: the same fatal message where
+// postmulti stops (at start-up, or at an instance); otherwise exactly
+// the lines of PostmultiView; and in both cases the same warnings,
+// postmulti's own and those of the postconf runs that read the
+// instances (Postconf), compared as sets of lines because postconf says
+// some of them in hash-table order.
 func TestDifferential(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real postmulti as root")
@@ -544,44 +609,95 @@ func TestDifferential(t *testing.T) {
 			if code < 0 {
 				t.Fatalf("running postmulti: %s", out)
 			}
-			set, err := load(root)
-			if tc.loadErr || err != nil {
-				if err == nil || code == 0 {
-					t.Errorf("Load error %v, postmulti exit %d:\n%s", err, code, out)
+			realRest, realPostconf := splitPostconf(out)
+			set, err := loadLikePostmulti(root)
+			var fatal string
+			var ours []string // warnings and output, postconf's apart
+			var oursPostconf []string
+			var p Problem
+			switch {
+			case err != nil:
+				if !errors.As(err, &p) || p.Postmulti == "" {
+					t.Fatalf("LoadWith error %v is not a Problem with postmulti's message", err)
 				}
-				return
-			}
-			if p, ok := set.Refused(); ok {
-				if code == 0 || !strings.Contains(out, "postmulti: fatal: "+p.Postmulti+"\n") {
-					t.Errorf("we refuse with %q; postmulti exit %d:\n%s", p.Postmulti, code, out)
+				ours, fatal = prefixed("postmulti: warning: ", p.Warnings), p.Postmulti
+			default:
+				ours = prefixed("postmulti: warning: ", set.Default().Warnings)
+				if p, ok := set.SharedRefused(); ok {
+					fatal = p.Postmulti
+					break
 				}
-				return
-			}
-			if code != 0 {
-				t.Fatalf("postmulti exit %d, we accept:\n%s", code, out)
-			}
-			view, err := set.PostmultiView()
-			if err != nil {
-				// Only a relative config directory: postmulti lists it as is.
-				var p Problem
-				if !errors.As(err, &p) || p.Kind != RelativePath {
+				for _, m := range set.Postconf() {
+					oursPostconf = append(oursPostconf, map[bool]string{false: "postconf: warning: ", true: "postconf: fatal: "}[m.Fatal]+m.Text)
+				}
+				if p, ok := set.Refused(); ok {
+					fatal = p.Postmulti
+					break
+				}
+				view, err := set.PostmultiView()
+				if err != nil {
 					t.Fatalf("PostmultiView: %v", err)
 				}
-				lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-				if p.Position >= len(lines) || !strings.HasSuffix(lines[p.Position], " "+p.ConfigDir) {
-					t.Errorf("postmulti does not list %s at position %d:\n%s", p.ConfigDir, p.Position, out)
+				for _, in := range view {
+					ours = append(ours, fmt.Sprintf("%-15s %-15s %-9s %s", dashOf(in.Name), dashOf(in.Group), map[bool]string{true: "y", false: "n"}[in.Enabled], in.ConfigDir))
 				}
-				return
 			}
-			var want bytes.Buffer
-			for _, in := range view {
-				fmt.Fprintf(&want, "%-15s %-15s %-9s %s\n", dashOf(in.Name), dashOf(in.Group), map[bool]string{true: "y", false: "n"}[in.Enabled], in.ConfigDir)
+			if fatal != "" {
+				ours = append(ours, "postmulti: fatal: "+fatal)
+				if code == 0 {
+					t.Errorf("we refuse with %q; postmulti exit 0", fatal)
+				}
+			} else if code != 0 {
+				t.Errorf("postmulti exit %d, we accept", code)
 			}
-			if out != want.String() {
-				t.Errorf("postmulti -l -a:\n%s\nours:\n%s", out, want.String())
+			if strings.Join(realRest, "\n") != strings.Join(ours, "\n") {
+				t.Errorf("postmulti -l -a:\n%s\nours:\n%s", strings.Join(realRest, "\n"), strings.Join(ours, "\n"))
+			}
+			sort.Strings(oursPostconf)
+			if maskHashOrder(realPostconf) != maskHashOrder(oursPostconf) {
+				t.Errorf("postconf said:\n%s\nours:\n%s", strings.Join(realPostconf, "\n"), strings.Join(oursPostconf, "\n"))
 			}
 		})
 	}
+}
+
+// loadLikePostmulti loads root as the postmulti shim does: checking the
+// shared directories, reading relative config directories against root,
+// postmulti's working directory in realPostmulti.
+func loadLikePostmulti(root string) (*Set, error) {
+	fsys := bindFS{base: os.DirFS("/"), name: "etc/postfix", dir: os.DirFS(filepath.Join(root, "etc/postfix"))}
+	return LoadWith(fsys, defaultDir, Options{CheckSharedDirs: true, WorkDir: root})
+}
+
+// nestingParam is the parameter named in postconf's warning about a macro
+// loop: whichever of the loop's parameters postconf meets first, which
+// varies from run to run (hash-table order).
+var nestingParam = regexp.MustCompile(`(unreasonable macro call nesting: )"[^"]*"`)
+
+func maskHashOrder(lines []string) string {
+	return nestingParam.ReplaceAllString(strings.Join(lines, "\n"), `$1"..."`)
+}
+
+func prefixed(prefix string, lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, prefix+l)
+	}
+	return out
+}
+
+// splitPostconf separates what postmulti's postconf runs said (from
+// "postconf: " on, sorted) from the rest of the output.
+func splitPostconf(out string) (rest, postconf []string) {
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if i := strings.Index(line, "postconf: "); i >= 0 && !strings.HasPrefix(line, "postmulti: ") {
+			postconf = append(postconf, line[i:])
+		} else if line != "" {
+			rest = append(rest, line)
+		}
+	}
+	sort.Strings(postconf)
+	return rest, postconf
 }
 
 func dashOf(s string) string {
@@ -607,12 +723,122 @@ func realPostmulti(root string) (string, int) {
 		}
 		code = ee.ExitCode()
 	}
-	var kept []string
-	for _, line := range strings.SplitAfter(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n") {
-		// postconf's own warnings (undefined parameters): not postmulti's output.
-		if !strings.Contains(line, "postconf: warning: ") {
-			kept = append(kept, line)
+	return strings.ReplaceAll(string(out), "\r\n", "\n"), code
+}
+
+// TestClaims pins the claim table that postmulti -e create, import and
+// assign extend after loading (their messages are checked against the
+// real postmulti by internal/postmulti's differential suite).
+func TestClaims(t *testing.T) {
+	root := buildTree(t, cases[1])
+	r := func(s string) string { return strings.ReplaceAll(s, "@R", root) }
+	set, err := loadLikePostmulti(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for value, want := range map[string]string{
+		r("@R/etc/postfix-a"): r("@R/etc/postfix-a, config_directory"),
+		"/var/spool/postfix":  "/etc/postfix, queue_directory",
+		"/usr/sbin":           "/etc/postfix, command_directory",
+		"postfix-a":           r("@R/etc/postfix-a, multi_instance_name"),
+	} {
+		if got, ok := set.Owner(value); !ok || got != want {
+			t.Errorf("Owner(%q) = %q, %v; want %q", value, got, ok, want)
 		}
 	}
-	return strings.Join(kept, ""), code
+	if got, ok := set.Owner("/nowhere"); ok {
+		t.Errorf("Owner(/nowhere) = %q", got)
+	}
+	refused := func(err error) string {
+		var p Problem
+		if err == nil {
+			return ""
+		}
+		if !errors.As(err, &p) || p.Kind != Conflict {
+			t.Fatalf("claim error %v is not a Conflict", err)
+		}
+		return p.Postmulti
+	}
+	clash := &Instance{ConfigDir: "/etc/postfix-new", QueueDir: "/var/spool/postfix-a", DataDir: "/var/lib/postfix-new"}
+	if got, want := refused(set.Claim(clash)), r("instance /etc/postfix-new, queue_directory=/var/spool/postfix-a conflicts with instance @R/etc/postfix-a, queue_directory=/var/spool/postfix-a"); got != want {
+		t.Errorf("Claim of a used queue directory: %q, want %q", got, want)
+	}
+	nw := &Instance{Name: "postfix-new", ConfigDir: "/etc/postfix-new", QueueDir: "/var/spool/postfix-new", DataDir: "/var/lib/postfix-new"}
+	if got := refused(set.ClaimName(nw, nw.Name)); got != "" {
+		t.Errorf("ClaimName of a free name: %q", got)
+	}
+	if got := refused(set.Claim(nw)); got != "" || nw.Position <= len(set.Directories) {
+		t.Errorf("Claim of a free instance: %q, position %d", got, nw.Position)
+	}
+	if got, ok := set.Owner("/var/lib/postfix-new"); !ok || got != "/etc/postfix-new, data_directory" {
+		t.Errorf("after Claim, Owner = %q, %v", got, ok)
+	}
+	b := &set.Instances[2]
+	if got, want := refused(set.ClaimName(b, "postfix-new")), r("instance @R/etc/postfix-b, multi_instance_name=postfix-new conflicts with instance /etc/postfix-new, multi_instance_name=postfix-new"); got != want {
+		t.Errorf("ClaimName of a taken name: %q, want %q", got, want)
+	}
+	if got := refused(set.ClaimName(&set.Instances[1], "postfix-a")); got != "" {
+		t.Errorf("ClaimName of the instance's own name: %q", got)
+	}
+
+	// Read: postmulti -e import's load_instance.
+	in, said, err := set.Read(r("@R/etc/postfix-a"))
+	if err != nil || in.Name != "postfix-a" || in.Group != "mta" || !in.Enabled || len(said) != 0 {
+		t.Errorf("Read = %+v, %v, %v", in, said, err)
+	}
+	_, said, err = set.Read(r("@R/etc/nosuch"))
+	var p Problem
+	if !errors.As(err, &p) || p.Postmulti != r("Failed to obtain all required @R/etc/nosuch/main.cf parameters") {
+		t.Errorf("Read of a missing directory: %v", err)
+	}
+	if want := r("open @R/etc/nosuch/main.cf: No such file or directory"); len(said) != 1 || !said[0].Fatal || said[0].Text != want {
+		t.Errorf("Read of a missing directory: postconf says %+v, want fatal %q", said, want)
+	}
+}
+
+// TestLoadWithMainCF: the default main.cf given as bytes (read under an
+// edit lock) is what is read; a broken one is refused as postmulti does.
+func TestLoadWithMainCF(t *testing.T) {
+	root := buildTree(t, cases[1])
+	fsys := bindFS{base: os.DirFS("/"), name: "etc/postfix", dir: os.DirFS(filepath.Join(root, "etc/postfix"))}
+	set, err := LoadWith(fsys, defaultDir, Options{MainCF: []byte("multi_instance_group = g\n")})
+	if err != nil || len(set.Directories) != 0 || set.Default().Group != "g" || len(set.Instances) != 1 {
+		t.Fatalf("LoadWith(MainCF) = %+v, %v", set, err)
+	}
+	_, err = LoadWith(fsys, defaultDir, Options{MainCF: []byte("biff = yes\nbiff = no\nmulti_instance_enable = sure\n")})
+	var p Problem
+	if !errors.As(err, &p) || p.Kind != BadValue || p.Postmulti != "bad boolean configuration: multi_instance_enable = sure" ||
+		len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "overriding earlier entry: biff=yes") {
+		t.Errorf("LoadWith(bad boolean) error %+v", p)
+	}
+}
+
+// TestWorkDir: with Options.WorkDir a relative config directory is read
+// as postmulti reads it, listed, and still a problem of ours.
+func TestWorkDir(t *testing.T) {
+	var tc treeCase
+	for _, c := range cases {
+		if strings.HasPrefix(c.name, "relative config directory") {
+			tc = c
+		}
+	}
+	root := buildTree(t, tc)
+	set, err := loadLikePostmulti(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range set.Problems {
+		got = append(got, fmt.Sprintf("%d %s %d", p.Position, p.Kind, p.Line))
+	}
+	if strings.Join(got, ",") != "1 relative path 1" {
+		t.Errorf("problems %q, want the relative config directory", got)
+	}
+	view, err := set.PostmultiView()
+	if err != nil || len(view) != 3 || view[1].ConfigDir != "etc/postfix-a" || view[1].Name != "postfix-a" {
+		t.Errorf("PostmultiView = %+v, %v", view, err)
+	}
+	if len(set.Instances) != 2 {
+		t.Errorf("%d good instances, want 2", len(set.Instances))
+	}
 }

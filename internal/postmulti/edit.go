@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/postfix-systemd/postfix-instances/internal/atomicfile"
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
@@ -21,7 +22,7 @@ const (
 // editState is one -e action under the lock of the default main.cf.
 type editState struct {
 	primary *maincf.File // the default main.cf being edited
-	target  *inst
+	target  *instance.Instance
 	flags   exportFlags
 	after   []func() error // steps upstream runs after the main.cf updates
 	// dry is the first pass, which checks everything upstream checks
@@ -57,11 +58,11 @@ func (r *runner) manage() error {
 	mainPath := r.pc.configDir + "/main.cf"
 	st := &editState{}
 	err := atomicfile.Edit(r.path(mainPath), func(old []byte) ([]byte, error) {
-		if err := r.reloadPrimary(mainPath, old); err != nil {
+		r.quiet = true
+		if err := r.reloadPrimary(old); err != nil {
 			return nil, err
 		}
 		st.primary = r.pc.cfg.File
-		r.quiet = true
 		if err := r.editAction(st); err != nil {
 			return nil, err
 		}
@@ -102,18 +103,14 @@ func asFatal(err error) error {
 }
 
 // reloadPrimary re-reads the default main.cf from the bytes read under
-// the lock, and redoes the checks that depend on it.
-func (r *runner) reloadPrimary(path string, data []byte) error {
-	f, err := maincf.Parse(path, data)
-	if err != nil {
-		return fatalf("%v", err)
-	}
-	pc, err := primaryFrom(&maincf.Config{Dir: r.pc.configDir, File: f, Defaults: maincf.BuiltinDefaults()})
+// the lock, with the instances it lists, and redoes the checks that
+// depend on it.
+func (r *runner) reloadPrimary(data []byte) error {
+	pc, err := r.loadPrimary(data)
 	if err != nil {
 		return err
 	}
 	r.pc = pc
-	r.claims = registry{}
 	return r.checkSharedDirs()
 }
 
@@ -136,7 +133,7 @@ func (r *runner) editAction(st *editState) error {
 
 // selectExisting is upstream's select_existing_instance; with unlink the
 // instance leaves the list (destroy, deport).
-func (r *runner) selectExisting(sel selection, unlink bool, st *editState) (*inst, error) {
+func (r *runner) selectExisting(sel selection, unlink bool, st *editState) (*instance.Instance, error) {
 	if sel.typ != selName {
 		return nil, fatalf("Select an instance via '-i name'")
 	}
@@ -148,7 +145,7 @@ func (r *runner) selectExisting(sel selection, unlink bool, st *editState) (*ins
 			if i == 0 {
 				return nil, fatalf("Cannot remove the primary instance")
 			}
-			if ip.enabled {
+			if ip.Enabled {
 				return nil, fatalf("Cannot remove enabled instances")
 			}
 			r.list = append(r.list[:i:i], r.list[i+1:]...)
@@ -168,8 +165,8 @@ func checkNames(name, group *string) error {
 		if strings.Contains(*name, "/") {
 			return fatalf("Illegal '/' character in new instance name: '%s'", *name)
 		}
-		if !strings.HasPrefix(*name, namePrefix) {
-			return fatalf("New instance name must start with '%s'", namePrefix)
+		if !strings.HasPrefix(*name, instance.NamePrefix) {
+			return fatalf("New instance name must start with '%s'", instance.NamePrefix)
 		}
 	}
 	if group != nil && *group != "" && !safeName(*group) {
@@ -194,17 +191,17 @@ func safeName(s string) bool {
 
 // assignNames is upstream's do_name_assignments: the changes -I and -G
 // make to target, claimed against the other instances.
-func (r *runner) assignNames(target *inst, name, group *string) (exportFlags, error) {
+func (r *runner) assignNames(target *instance.Instance, name, group *string) (exportFlags, error) {
 	var fl exportFlags
-	if name != nil && *name != target.name {
-		if err := r.claims.claim(target.configDir, "multi_instance_name", *name); err != nil {
-			return 0, err
+	if name != nil && *name != target.Name {
+		if err := r.pc.set.ClaimName(target, *name); err != nil {
+			return 0, refusal(err)
 		}
-		target.name = *name
+		target.Name = *name
 		fl |= expName
 	}
-	if group != nil && *group != target.group {
-		target.group = *group
+	if group != nil && *group != target.Group {
+		target.Group = *group
 		fl |= expGroup
 	}
 	return fl, nil
@@ -272,14 +269,14 @@ func (r *runner) setNames(st *editState) error {
 	if st.flags&(expName|expGroup) == 0 {
 		return nil
 	}
-	return r.editInstanceMainCF(st, st.target.configDir, func(f *maincf.File) error {
+	return r.editInstanceMainCF(st, st.target.ConfigDir, func(f *maincf.File) error {
 		if st.flags&expName != 0 {
-			if err := f.Set("multi_instance_name", st.target.name); err != nil {
+			if err := f.Set("multi_instance_name", st.target.Name); err != nil {
 				return fatalf("%v", err)
 			}
 		}
 		if st.flags&expGroup != 0 {
-			if err := f.Set("multi_instance_group", st.target.group); err != nil {
+			if err := f.Set("multi_instance_group", st.target.Group); err != nil {
 				return fatalf("%v", err)
 			}
 		}
@@ -303,7 +300,7 @@ func (r *runner) updateDirs(st *editState, add bool, dir string) error {
 	}
 	var dirs []string
 	for _, ip := range r.list[1:] {
-		dirs = append(dirs, ip.configDir)
+		dirs = append(dirs, ip.ConfigDir)
 	}
 	if err := st.primary.Set("multi_instance_directories", strings.Join(dirs, " ")); err != nil {
 		return fatalf("%v", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/atomicfile"
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
@@ -48,7 +49,7 @@ func (r *runner) runCreate(st *editState, o CreateOptions) error {
 	if o.Import {
 		action = "import"
 	}
-	nw := &inst{}
+	nw := &instance.Instance{}
 	if err := r.newParameters(nw, o, action); err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (r *runner) runCreate(st *editState, o CreateOptions) error {
 	if err := r.checkInitialized(); err != nil {
 		return err
 	}
-	if !isFile(r.path(nw.configDir+"/main.cf")) || !isFile(r.path(nw.configDir+"/master.cf")) {
+	if !isFile(r.path(nw.ConfigDir+"/main.cf")) || !isFile(r.path(nw.ConfigDir+"/master.cf")) {
 		if err := r.createFiles(st, nw, o.Import); err != nil {
 			return err
 		}
@@ -72,14 +73,14 @@ func (r *runner) runCreate(st *editState, o CreateOptions) error {
 	if err := r.setNames(st); err != nil {
 		return err
 	}
-	if err := r.updateDirs(st, false, nw.configDir); err != nil {
+	if err := r.updateDirs(st, false, nw.ConfigDir); err != nil {
 		return err
 	}
 	if st.dry {
 		return nil
 	}
 	st.after = append(st.after, func() error {
-		if r.helperCommand([]string{r.pc.commandDir + "/postfix", "-c", nw.configDir, "set-permissions"}, st) != 0 {
+		if r.helperCommand([]string{r.pc.commandDir + "/postfix", "-c", nw.ConfigDir, "set-permissions"}, st) != 0 {
 			return &exitError{1}
 		}
 		return nil
@@ -91,7 +92,7 @@ func (r *runner) runCreate(st *editState, o CreateOptions) error {
 // name=value settings, then paths made from the default instance's by
 // replacing their last component with the new name, or, for import, the
 // directories from the instance's own main.cf.
-func (r *runner) newParameters(nw *inst, o CreateOptions, action string) error {
+func (r *runner) newParameters(nw *instance.Instance, o CreateOptions, action string) error {
 	for _, arg := range o.Params {
 		name, value, ok := splitNameval(arg)
 		if !ok {
@@ -100,11 +101,11 @@ func (r *runner) newParameters(nw *inst, o CreateOptions, action string) error {
 		var target *string
 		switch {
 		case name == "config_directory":
-			target = &nw.configDir
+			target = &nw.ConfigDir
 		case !o.Import && name == "queue_directory":
-			target = &nw.queueDir
+			target = &nw.QueueDir
 		case !o.Import && name == "data_directory":
-			target = &nw.dataDir
+			target = &nw.DataDir
 		default:
 			return fatalf("Parameter '%s' not valid with action %s", name, action)
 		}
@@ -122,24 +123,29 @@ func (r *runner) newParameters(nw *inst, o CreateOptions, action string) error {
 		*target = value[:end+1]
 	}
 	var err error
-	if nw.configDir == "" {
-		if nw.configDir, err = privatePath("config_directory", r.pc.configDir, o.NewName); err != nil {
+	if nw.ConfigDir == "" {
+		if nw.ConfigDir, err = privatePath("config_directory", r.pc.configDir, o.NewName); err != nil {
 			return err
 		}
 	}
-	if owner, ok := r.claims[nw.configDir]; ok {
-		return fatalf("new %s=%s is already in use by instance %s=%s", "config_directory", nw.configDir, owner, nw.configDir)
+	if owner, ok := r.pc.set.Owner(nw.ConfigDir); ok {
+		return fatalf("new %s=%s is already in use by instance %s=%s", "config_directory", nw.ConfigDir, owner, nw.ConfigDir)
 	}
 	if o.Import {
-		return r.loadInstance(nw)
+		in, err := r.loadInstance(nw.ConfigDir)
+		if err != nil {
+			return err
+		}
+		*nw = *in
+		return nil
 	}
-	if nw.queueDir == "" {
-		if nw.queueDir, err = privatePath("queue_directory", r.pc.queueDir, o.NewName); err != nil {
+	if nw.QueueDir == "" {
+		if nw.QueueDir, err = privatePath("queue_directory", r.pc.queueDir, o.NewName); err != nil {
 			return err
 		}
 	}
-	if nw.dataDir == "" {
-		if nw.dataDir, err = privatePath("data_directory", r.pc.dataDir, o.NewName); err != nil {
+	if nw.DataDir == "" {
+		if nw.DataDir, err = privatePath("data_directory", r.pc.dataDir, o.NewName); err != nil {
 			return err
 		}
 	}
@@ -209,14 +215,14 @@ func splitNameval(s string) (name, value string, ok bool) {
 // insert is upstream's insert_instance: claim the new instance's name and
 // directories, then place it before the first secondary instance the
 // selection matches.
-func (r *runner) insert(nw *inst, sel selection) error {
-	if err := r.claims.claimInstance(nw); err != nil {
-		return err
+func (r *runner) insert(nw *instance.Instance, sel selection) error {
+	if err := r.pc.set.Claim(nw); err != nil {
+		return refusal(err)
 	}
 	if sel.typ != selNone {
 		for i := 1; i < len(r.list); i++ {
 			if sel.matches(r.list[i]) {
-				r.list = append(r.list[:i], append([]*inst{nw}, r.list[i:]...)...)
+				r.list = append(r.list[:i], append([]*instance.Instance{nw}, r.list[i:]...)...)
 				return nil
 			}
 		}
@@ -236,8 +242,8 @@ func isFile(p string) bool {
 // createFiles is postmulti-script's instance creation: the config, queue
 // (0755) and data (0700) directories, then main.cf and master.cf built in
 // DIR/.tmp from the prototypes and renamed into place, master.cf last.
-func (r *runner) createFiles(st *editState, nw *inst, imp bool) error {
-	cd := nw.configDir
+func (r *runner) createFiles(st *editState, nw *instance.Instance, imp bool) error {
+	cd := nw.ConfigDir
 	tag := r.scriptTag()
 	if imp {
 		if !isFile(r.path(cd + "/main.cf")) {
@@ -259,7 +265,7 @@ func (r *runner) createFiles(st *editState, nw *inst, imp bool) error {
 	for _, d := range []struct {
 		path string
 		mode fs.FileMode
-	}{{cd, 0o755}, {nw.queueDir, 0o755}, {nw.dataDir, 0o700}} {
+	}{{cd, 0o755}, {nw.QueueDir, 0o755}, {nw.DataDir, 0o700}} {
 		if err := os.MkdirAll(r.path(d.path), d.mode); err != nil {
 			return scriptFatalf("mkdir", "%v", err)
 		}
@@ -285,8 +291,8 @@ func (r *runner) createFiles(st *editState, nw *inst, imp bool) error {
 		f.CommentOut(p)
 	}
 	for _, kv := range append([][2]string{
-		{"queue_directory", nw.queueDir},
-		{"data_directory", nw.dataDir},
+		{"queue_directory", nw.QueueDir},
+		{"data_directory", nw.DataDir},
 		{"authorized_submit_users", ""},
 		{"master_service_disable", "inet"},
 	}, sets...) {

@@ -27,7 +27,7 @@ func (r *runner) runEnable(st *editState, o EnableOptions) error {
 	if o.Enable {
 		v = "yes"
 	}
-	return r.editInstanceMainCF(st, t.configDir, func(f *maincf.File) error {
+	return r.editInstanceMainCF(st, t.ConfigDir, func(f *maincf.File) error {
 		return setf(f, "multi_instance_enable", v)
 	})
 }

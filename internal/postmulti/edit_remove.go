@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
 // queueSubdirs are the queue directories postmulti-script removes on
@@ -39,7 +42,7 @@ func (r *runner) runRemove(st *editState, o RemoveOptions) error {
 		return err
 	}
 	tag := r.scriptTag()
-	cd := t.configDir
+	cd := t.ConfigDir
 	hasMain := isFile(r.path(cd + "/main.cf"))
 	if !o.Destroy {
 		if !hasMain {
@@ -58,7 +61,7 @@ func (r *runner) runRemove(st *editState, o RemoveOptions) error {
 	}
 	// Not upstream: refuse before anything changes rather than deport the
 	// instance and leave its queued mail without a main.cf.
-	if d, ok := r.queuedMail(t.queueDir); ok {
+	if d, ok := r.queuedMail(t.QueueDir); ok {
 		return fatalf("Instance '%s' has mail in its queue (%s): flush or remove it first; nothing was changed", cd, d)
 	}
 	if err := r.updateDirs(st, false, cd); err != nil {
@@ -102,7 +105,7 @@ func (r *runner) queuedMail(queueDir string) (string, bool) {
 // subdirectory, the data and queue directories, remove main.cf and
 // master.cf, rmdir the config directory. Anything not empty stays, with
 // upstream's warning.
-func (r *runner) removeFiles(t *inst) {
+func (r *runner) removeFiles(t *instance.Instance) {
 	tag := r.scriptTag()
 	rmdir := func(shown, p string) {
 		if err := syscall.Rmdir(r.path(p)); err != nil {
@@ -111,17 +114,17 @@ func (r *runner) removeFiles(t *inst) {
 		}
 	}
 	for _, q := range queueSubdirs {
-		rmdir(q, t.queueDir+"/"+q)
+		rmdir(q, t.QueueDir+"/"+q)
 	}
-	for _, d := range []string{t.dataDir, t.queueDir} {
+	for _, d := range []string{t.DataDir, t.QueueDir} {
 		rmdir(d, d)
 	}
 	for _, n := range []string{"master.cf", "main.cf"} {
-		if err := os.Remove(r.path(t.configDir + "/" + n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(r.path(t.ConfigDir + "/" + n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			_ = err // rm -f ... 2>/dev/null
 		}
 	}
-	rmdir(t.configDir, t.configDir)
+	rmdir(t.ConfigDir, t.ConfigDir)
 }
 
 // helperEnv is the environment upstream's export_helper_environment
@@ -131,7 +134,7 @@ func (r *runner) removeFiles(t *inst) {
 // directories.
 func (r *runner) helperEnv(st *editState) []string {
 	var env []string
-	for _, w := range splitList(r.pc.importEnv) {
+	for _, w := range maincf.SplitList(r.pc.importEnv) {
 		if i := strings.IndexByte(w, '='); i >= 0 {
 			env = setenvInPlace(env, w[:i], w[i+1:])
 		} else if v, ok := r.getenv(w); ok {
@@ -146,9 +149,9 @@ func (r *runner) helperEnv(st *editState) []string {
 	set("meta_directory", r.pc.metaDir)
 	set("shlib_directory", r.pc.shlibDir)
 	if t := st.target; t != nil {
-		set("config_directory", t.configDir)
-		set("queue_directory", t.queueDir)
-		set("data_directory", t.dataDir)
+		set("config_directory", t.ConfigDir)
+		set("queue_directory", t.QueueDir)
+		set("data_directory", t.DataDir)
 	}
 	return env
 }

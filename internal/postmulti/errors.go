@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
 )
 
 // fatalError is upstream's msg_fatal(): "PROG: fatal: MSG" and exit 1.
@@ -62,16 +63,5 @@ func exitCode(prog string, stderr io.Writer, err error) int {
 	return 1
 }
 
-// strerror renders an errno like the C library's strerror(3): Go's
-// messages are the same text with a lower-case first letter.
-func strerror(err error) string {
-	var en syscall.Errno
-	if errors.As(err, &en) {
-		s := en.Error()
-		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-			s = string(s[0]-'a'+'A') + s[1:]
-		}
-		return s
-	}
-	return err.Error()
-}
+// strerror renders an errno like the C library's strerror(3).
+func strerror(err error) string { return instance.Strerror(err) }

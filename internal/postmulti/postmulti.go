@@ -7,7 +7,8 @@
 // the real program is observable: the same messages, exit codes, main.cf
 // bytes, directories, modes and owners. Where upstream runs its
 // postmulti-script helper and one postconf per instance, this package
-// reads and edits main.cf in process (internal/maincf), under a lock and
+// reads the instances through internal/instance, the one model of them,
+// and edits main.cf in process (internal/maincf), under a lock and
 // atomically (internal/atomicfile).
 //
 // -p (postfix-wrapper(5) mode) is handed to a Lifecycle: through systemd
