@@ -86,3 +86,31 @@ func BenchmarkSpeedup(b *testing.B) {
 	b.ReportMetric(float64(perPostconf), "postconf-ns")
 	b.ReportMetric(float64(perPostconf)/float64(ours), "x-faster")
 }
+
+// generatorParams are what the generator (internal/instance) asks for, per
+// instance.
+var generatorParams = []string{"queue_directory", "data_directory", "multi_instance_name", "multi_instance_group", "command_directory", "daemon_directory"}
+
+// BenchmarkInstanceLoad is the generator's per-instance work in this
+// package: parse an instance's main.cf (Debian's stock one plus what
+// postmulti -e create adds, as scripts/bench-generator.sh writes them) and
+// expand what the generator needs.
+func BenchmarkInstanceLoad(b *testing.B) {
+	data, err := os.ReadFile("testdata/instance_main.cf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := Parse("/etc/postfix-i0001/main.cf", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := NewConfig("/etc/postfix-i0001", f, nil)
+		for _, p := range generatorParams {
+			if _, err := c.Expand(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

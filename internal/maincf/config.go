@@ -81,9 +81,11 @@ type state struct {
 	defaults Defaults
 
 	table   FlagDefaults
+	tab     *Table     // table, when it is a *Table
+	info    *tableInfo // tab's, or nil
 	names   []string
 	dict    map[string]string
-	user    map[string]bool // user-defined names that postconf knows
+	user    map[string]bool // user-defined names that postconf knows (nil: none)
 	host    map[string]string
 	net     *netSettings
 	loading bool // inside load: see hostDefault
@@ -92,6 +94,9 @@ type state struct {
 	err     error
 	eng     macEngine
 	hostErr bool
+
+	lookupFn lookupFunc // lookup, for expandValue
+	fixedFn  fixedFunc  // fixed, for expandValue; nil without info
 }
 
 func (c *Config) path() string {
@@ -136,6 +141,10 @@ func (c *Config) state() *state {
 // sameDefaults compares without panicking on non-comparable Defaults
 // (which are then never considered the same).
 func sameDefaults(a, b Defaults) (same bool) {
+	if ta, ok := a.(*Table); ok {
+		tb, ok := b.(*Table)
+		return ok && ta == tb
+	}
 	defer func() {
 		if recover() != nil {
 			same = false
@@ -147,6 +156,11 @@ func sameDefaults(a, b Defaults) (same bool) {
 // load follows postconf's start-up for "postconf -c DIR [-x] -h name":
 // read main.cf, register built-in and user-defined parameters, flag
 // unused ones.
+//
+// What depends on the defaults alone is computed once per Table (see
+// tableInfo): the scan of the defaults, and the expansions of defaults
+// that main.cf cannot affect. Values without '$' are neither scanned nor
+// expanded: that cannot find a $name, warn or fail.
 func (c *Config) load(s *state) {
 	d := c.defaults()
 	if fd, ok := d.(FlagDefaults); ok {
@@ -154,16 +168,25 @@ func (c *Config) load(s *state) {
 	} else {
 		s.table = flagOverlay{d, builtin()}
 	}
-	if _, isTable := d.(*Table); !isTable {
+	if t, isTable := d.(*Table); isTable {
+		s.tab, s.info = t, t.prep()
+	} else {
 		if n, ok := d.(interface{ Names() []string }); ok {
 			s.names = n.Names()
 		} else {
 			s.names = builtin().Names()
 		}
 	}
-	s.dict = map[string]string{}
-	s.user = map[string]bool{}
-	s.host = map[string]string{}
+	s.lookupFn = func(name string, _ int) (string, bool) { return c.lookup(s, name) }
+	if s.info != nil {
+		s.fixedFn = func(name string) *fixedExp { return c.fixed(s, name) }
+	}
+	size := 1
+	if c.File != nil {
+		size += len(c.File.last)
+	}
+	s.dict = make(map[string]string, size)
+	names := make([]string, 0, size) // the keys of s.dict
 	s.eng.warn = func(w string) { s.warn = append(s.warn, w) }
 	confDir := c.confDir()
 	mainCf := confDir + "/main.cf"
@@ -172,17 +195,23 @@ func (c *Config) load(s *state) {
 	// main.cf is read, so main.cf's own assignment "overrides" it.
 	if c.Dir != "" {
 		s.dict["config_directory"] = c.Dir
+		names = append(names, "config_directory")
 	}
 	if f := c.File; f != nil {
 		s.warn = append(s.warn, f.warnings[:f.lwarn]...)
 		for _, e := range f.entries {
-			if old, ok := s.dict[e.Name]; ok && old != e.Value {
+			old, ok := s.dict[e.Name]
+			if ok && old != e.Value {
 				s.warn = append(s.warn, fmt.Sprintf("%s, line %d: overriding earlier entry: %s=%s",
 					f.Path, e.Line, e.Name, old))
+			}
+			if !ok {
+				names = append(names, e.Name)
 			}
 			s.dict[e.Name] = e.Value
 		}
 	}
+	sort.Strings(names)
 
 	s.loading = true
 	defer func() {
@@ -192,26 +221,19 @@ func (c *Config) load(s *state) {
 		}
 	}()
 
-	scan := func(value string) {
-		s.eng.expand(value, macScan, func(name string, _ int) (string, bool) {
-			c.flagUser(s, name, mainCf)
-			return "", false
-		})
-	}
 	// $names in defaults that main.cf does not override.
-	if t, ok := s.table.(*Table); ok {
-		scans, host := t.scanned()
-		for _, name := range sortedKeys(scans) {
+	if in := s.info; in != nil {
+		for _, name := range in.scanNames {
 			if _, ok := s.dict[name]; !ok {
-				s.warn = append(s.warn, scans[name].warnings...)
-				for _, ref := range scans[name].refs {
+				s.warn = append(s.warn, in.scans[name].warnings...)
+				for _, ref := range in.scans[name].refs {
 					c.flagUser(s, ref, mainCf)
 				}
 			}
 		}
-		for _, name := range host {
+		for _, name := range in.host {
 			if _, ok := s.dict[name]; !ok {
-				scan(c.hostDefault(s, name))
+				c.scan(s, c.hostDefault(s, name), mainCf)
 			}
 		}
 	} else {
@@ -220,7 +242,7 @@ func (c *Config) load(s *state) {
 				continue
 			}
 			v, _ := c.defaultValue(s, name)
-			scan(v)
+			c.scan(s, v, mainCf)
 		}
 	}
 	// Restriction classes name user-defined parameters.
@@ -234,10 +256,11 @@ func (c *Config) load(s *state) {
 	// also expanded in full (postconf_dbms.c looks for "ldap:name"
 	// tables in them): that is where a bad $name in main.cf makes
 	// postconf fail whatever is asked.
-	names := sortedKeys(s.dict)
 	for _, name := range names {
-		if c.builtinKnown(s, name) {
-			f := s.table.Flags(name)
+		builtin := c.builtinKnown(s, name)
+		var f ParamFlags
+		if builtin {
+			f = s.table.Flags(name)
 			if f&FlagReadOnly != 0 {
 				s.warn = append(s.warn, fmt.Sprintf("%s: read-only parameter assignment: %s=%s",
 					mainCf, name, s.dict[name]))
@@ -249,8 +272,8 @@ func (c *Config) load(s *state) {
 			}
 		}
 		v := s.dict[name]
-		scan(v)
-		if c.builtinKnown(s, name) && s.table.Flags(name)&FlagLegacy == 0 {
+		c.scan(s, v, mainCf)
+		if builtin && f&FlagLegacy == 0 {
 			c.dbmsWarnings(s, c.expandValue(s, v), "main.cf")
 		}
 	}
@@ -261,11 +284,55 @@ func (c *Config) load(s *state) {
 	}
 }
 
+// noShortcuts turns off what load and expansion skip or take from
+// tableInfo because it cannot change the result, so that tests can check
+// that it does not (shortcut_test.go).
+var noShortcuts = false
+
+// scan is postconf's scan of a value for $names (mac_expand with
+// MAC_EXP_FLAG_SCAN), each of which it flags (flagUser). A value without
+// '$' has none: the scan would find nothing and could not warn.
+func (c *Config) scan(s *state, value, mainCf string) {
+	if !noShortcuts && strings.IndexByte(value, '$') < 0 {
+		return
+	}
+	s.eng.expand(value, macScan, func(name string, _ int) (string, bool) {
+		c.flagUser(s, name, mainCf)
+		return "", false
+	})
+}
+
+// fixed returns the precomputed expansion of name's default when main.cf
+// cannot affect it: main.cf assigns neither name nor any name it depends
+// on (see fixedExp). Checked at each use, as load deletes read-only
+// assignments from dict as it goes.
+func (c *Config) fixed(s *state, name string) *fixedExp {
+	if s.info == nil || noShortcuts {
+		return nil
+	}
+	if _, ok := s.dict[name]; ok {
+		return nil
+	}
+	x := s.info.fixedDefault(s.tab, name)
+	if x == nil {
+		return nil
+	}
+	for _, d := range x.deps {
+		if _, ok := s.dict[d]; ok {
+			return nil
+		}
+	}
+	return x
+}
+
 // dbmsWarnings walks an expanded value like postconf_dbms.c
 // pcf_register_dbms_helper does, for its warnings about unbalanced {}.
 // postconf also makes "name_suffix" parameters known for "ldap:name"-style
 // references, and checks "ldap:/file" client files: neither is emulated.
 func (c *Config) dbmsWarnings(s *state, value, conf string) {
+	if !noShortcuts && strings.IndexByte(value, '{') < 0 {
+		return // nothing to warn about
+	}
 	rest := value
 	for {
 		tok, more, ok := mystrtokq(rest, ", \t\r\n", '{', '}')
@@ -345,6 +412,9 @@ func extpar(s string) (inner, err string) {
 func (c *Config) flagUser(s *state, name, mainCf string) {
 	if _, ok := s.dict[name]; ok {
 		if !c.known(s, name) {
+			if s.user == nil {
+				s.user = map[string]bool{}
+			}
 			s.user[name] = true
 		}
 		return
@@ -389,13 +459,28 @@ func (c *Config) lookup(s *state, name string) (string, bool) {
 
 // expandValue is pcf_expand_parameter_value; it panics with fatal.
 func (c *Config) expandValue(s *state, value string) string {
-	out, st := s.eng.expand(value, macRecurse, func(name string, _ int) (string, bool) {
-		return c.lookup(s, name)
-	})
+	if !noShortcuts && s.eng.depth == 0 && strings.IndexByte(value, '$') < 0 {
+		// Literal text (up to a NUL byte, as for C): one callback,
+		// within every budget of a new top-level expansion.
+		if i := strings.IndexByte(value, 0); i >= 0 {
+			value = value[:i]
+		}
+		return value
+	}
+	out, st, _ := s.eng.expandWith(value, macRecurse, s.lookupFn, s.fixedFn)
 	if st&macParseError != 0 {
 		panic(fatal{"macro processing error"})
 	}
 	return out
+}
+
+// expandDefault is expandValue(s, value) for value, the default of name
+// that lookup finds, using name's precomputed expansion when it applies.
+func (c *Config) expandDefault(s *state, name, value string) string {
+	if x := c.fixed(s, name); x != nil && s.eng.fitsTop(x) {
+		return x.out
+	}
+	return c.expandValue(s, value)
 }
 
 // dictEval is mail_conf_eval / dict_eval on main.cf alone.
@@ -500,7 +585,7 @@ func (c *Config) ExpandValue(name string) (string, error) {
 		if raw {
 			return v
 		}
-		return c.expandValue(s, v)
+		return c.expandDefault(s, name, v)
 	})
 }
 
@@ -583,9 +668,28 @@ func SplitList(s string) []string {
 // (postconf_print.c pcf_print_line): words separated by space, tab, CR or
 // LF are joined with one space.
 func Normalize(s string) string {
+	if normalized(s) {
+		return s
+	}
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\r' || r == '\n'
 	}), " ")
+}
+
+// normalized reports whether Normalize(s) is s: no tab, CR or LF, no
+// space at either end, no two spaces in a row.
+func normalized(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\t', '\r', '\n':
+			return false
+		case ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // flagOverlay gives a plain Defaults the flags of the built-in table.
@@ -598,12 +702,3 @@ func (f flagOverlay) Flags(name string) ParamFlags { return f.flags.Flags(name) 
 
 // processID is what postconf prints for process_id: its own PID.
 var processID = strconv.Itoa(os.Getpid())
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

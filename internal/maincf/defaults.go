@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,14 +42,36 @@ type FlagDefaults interface {
 }
 
 // Table is a set of compiled-in defaults with their flags; it implements
-// FlagDefaults.
+// FlagDefaults. A Table must not change once a Config has used it: what
+// depends only on the table is computed once (see prep).
 type Table struct {
 	values map[string]string
 	flags  map[string]ParamFlags
 
-	scanOnce sync.Once
-	scans    map[string]defaultScan // see scanned
-	host     []string
+	prepOnce sync.Once
+	info     *tableInfo
+}
+
+// tableInfo is what a Config's load would otherwise compute again for
+// every main.cf although it depends on the defaults alone.
+type tableInfo struct {
+	// scans holds, for each non-raw, non-host parameter whose default
+	// refers to a $name unknown to the table or causes warnings, what
+	// postconf's start-up scan of that default finds; scanNames are its
+	// keys, sorted. A reference to a known name has no effect whatever
+	// main.cf holds, so the other defaults need no scan per main.cf.
+	scans     map[string]defaultScan
+	scanNames []string
+	// host are the FlagHost parameters, sorted: their defaults are
+	// computed per main.cf (and from the host, once per process).
+	host []string
+	// refs maps a name to the $names that its default refers to (in any
+	// branch, deduplicated), or to nil when the scan is not clean
+	// (warnings, parse error) or name is a host parameter; computed on
+	// first use.
+	refs sync.Map
+
+	fixed sync.Map // name -> *fixedExp, computed on first use (see fixedExp)
 }
 
 // defaultScan is what scanning a default value finds: the $names it
@@ -58,37 +81,149 @@ type defaultScan struct {
 	warnings []string
 }
 
-// scanned returns what postconf's scan of the default values finds that
-// can matter for a main.cf: for each non-raw, non-host parameter whose
-// default refers to a $name unknown to the table or causes warnings, the
-// scan; and the host parameters, which must be computed. A reference to a
-// known name has no effect whatever main.cf holds, so this is computed
-// once per table instead of once per main.cf.
-func (t *Table) scanned() (scans map[string]defaultScan, host []string) {
-	t.scanOnce.Do(func() {
-		t.scans = map[string]defaultScan{}
+// prep computes the table's tableInfo once.
+func (t *Table) prep() *tableInfo {
+	t.prepOnce.Do(func() {
+		in := &tableInfo{scans: map[string]defaultScan{}}
 		for _, name := range t.Names() {
-			if t.flags[name]&FlagHost != 0 {
-				t.host = append(t.host, name)
-			}
-			if t.flags[name]&(FlagRaw|FlagHost) != 0 {
+			f := t.flags[name]
+			if f&FlagHost != 0 {
+				in.host = append(in.host, name)
 				continue
 			}
-			var ds defaultScan
-			unknown := false
-			e := macEngine{warn: func(w string) { ds.warnings = append(ds.warnings, w) }}
-			e.expand(t.values[name], macScan, func(ref string, _ int) (string, bool) {
-				ds.refs = append(ds.refs, ref)
-				_, known := t.values[ref]
-				unknown = unknown || !known
-				return "", false
-			})
-			if unknown || len(ds.warnings) > 0 {
-				t.scans[name] = ds
+			if f&FlagRaw != 0 {
+				continue
+			}
+			if ds, unknown, _ := t.scan(name); unknown || len(ds.warnings) > 0 {
+				in.scans[name] = ds
+				in.scanNames = append(in.scanNames, name) // sorted: Names is
 			}
 		}
+		t.info = in
 	})
-	return t.scans, t.host
+	return t.info
+}
+
+// scan scans name's default like postconf's start-up does. clean is
+// false when the scan warns or fails. A value without '$' refers to
+// nothing and cannot warn.
+func (t *Table) scan(name string) (ds defaultScan, unknown, clean bool) {
+	if strings.IndexByte(t.values[name], '$') < 0 {
+		return ds, false, true
+	}
+	defer func() {
+		if recover() != nil { // a crash: pathological custom defaults
+			clean = false
+		}
+	}()
+	e := macEngine{warn: func(w string) { ds.warnings = append(ds.warnings, w) }}
+	_, st := e.expand(t.values[name], macScan, func(ref string, _ int) (string, bool) {
+		ds.refs = append(ds.refs, ref)
+		_, known := t.values[ref]
+		unknown = unknown || !known
+		return "", false
+	})
+	return ds, unknown, len(ds.warnings) == 0 && st&macParseError == 0
+}
+
+// refsOf returns what a clean scan of name's default finds, deduplicated,
+// and false for a host parameter or a scan that is not clean.
+func (in *tableInfo) refsOf(t *Table, name string) ([]string, bool) {
+	if r, ok := in.refs.Load(name); ok {
+		refs := r.([]string)
+		return refs, refs != nil
+	}
+	var refs []string
+	if t.flags[name]&FlagHost == 0 {
+		if ds, _, clean := t.scan(name); clean {
+			refs = make([]string, 0, len(ds.refs))
+			for _, r := range ds.refs {
+				if !slices.Contains(refs, r) {
+					refs = append(refs, r)
+				}
+			}
+		}
+	}
+	in.refs.Store(name, refs)
+	return refs, refs != nil
+}
+
+// fixedExp is the $-expansion (postconf -x) of a default whose value
+// cannot depend on main.cf: its default and those it refers to,
+// transitively, refer to no host parameter, and scan cleanly. It is valid
+// for a main.cf that assigns neither the parameter nor any of deps: then
+// every name the expansion looks up misses main.cf and finds the same
+// default, and the expansion is the same as with an empty main.cf. To be
+// substituted for that expansion inside another one, it also records what
+// the expansion costs the macro engine's budgets (see macEngine).
+type fixedExp struct {
+	deps   []string // every name the expansion may look up, transitively
+	out    string
+	status int // the MAC_PARSE_* bits (never macParseError)
+	steps  int // the callbacks it takes (macEngine.steps)
+	maxOld int // the highest nesting counter reached, from 0 (macCtx.level)
+	depth  int // how much deeper relational operands nest (macEngine.depth)
+}
+
+// fixedDefault returns the fixedExp of name, or nil when name's default
+// may depend on main.cf in other ways than through deps, or its
+// expansion fails or warns (those are left to the ordinary path).
+func (in *tableInfo) fixedDefault(t *Table, name string) *fixedExp {
+	if x, ok := in.fixed.Load(name); ok {
+		return x.(*fixedExp)
+	}
+	x := in.computeFixed(t, name)
+	in.fixed.Store(name, x)
+	return x
+}
+
+func (in *tableInfo) computeFixed(t *Table, name string) (x *fixedExp) {
+	value, ok := t.values[name]
+	if !ok {
+		return nil
+	}
+	if _, ok := in.refsOf(t, name); !ok {
+		return nil // a host parameter, or a default that does not scan cleanly
+	}
+	// The transitive closure of the references.
+	seen := map[string]bool{name: true}
+	var deps []string
+	stack := []string{name}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		refs, _ := in.refsOf(t, n)
+		for _, r := range refs {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			deps = append(deps, r)
+			if _, known := t.values[r]; !known {
+				continue // undefined unless main.cf assigns it
+			}
+			if _, clean := in.refsOf(t, r); !clean {
+				return nil
+			}
+			stack = append(stack, r)
+		}
+	}
+	// The expansion with an empty main.cf: lookups find the defaults.
+	warned := false
+	e := &macEngine{warn: func(string) { warned = true }}
+	defer func() {
+		if r := recover(); r != nil {
+			x = nil // fatal or crash: leave it to the ordinary path
+		}
+	}()
+	out, st, mc := e.expandWith(value, macRecurse, func(n string, _ int) (string, bool) {
+		v, ok := t.values[n]
+		return v, ok
+	}, nil)
+	if warned || st&macParseError != 0 {
+		return nil
+	}
+	return &fixedExp{deps: deps, out: out, status: st | mc.status, steps: e.steps, maxOld: mc.maxOld, depth: e.maxDepth - 1}
 }
 
 // Default returns the compiled-in default of name.
@@ -113,7 +248,7 @@ func (t *Table) Names() []string {
 // With returns a copy of t where name defaults to value (for another
 // distribution's layout, e.g. daemon_directory = /usr/libexec/postfix).
 func (t *Table) With(name, value string) *Table {
-	n := &Table{values: make(map[string]string, len(t.values)+1), flags: t.flags} // scans recomputed
+	n := &Table{values: make(map[string]string, len(t.values)+1), flags: t.flags} // prep recomputed
 	for k, v := range t.values {
 		n.values[k] = v
 	}
@@ -147,7 +282,7 @@ func BuiltinDefaults() Defaults { return builtin() }
 
 func builtin() *Table {
 	builtinOnce.Do(func() {
-		t, err := parseDefaults(strings.NewReader(defaultsTxt), parseFlags(paramsTxt))
+		t, err := parseDefaultsText(defaultsTxt, parseFlags(paramsTxt))
 		if err != nil {
 			panic("maincf: embedded defaults.txt: " + err.Error())
 		}
@@ -206,10 +341,36 @@ func parseDefaults(r io.Reader, flags map[string]ParamFlags) (*Table, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read postconf -d output: %w", err)
 	}
+	addLegacy(t, flags)
+	return t, nil
+}
+
+// parseDefaultsText is parseDefaults for text in memory (the embedded
+// defaults.txt, without CRs): names and values are cut from text, not
+// copied line by line.
+func parseDefaultsText(text string, flags map[string]ParamFlags) (*Table, error) {
+	t := &Table{values: make(map[string]string, strings.Count(text, "\n")+len(flags)), flags: flags}
+	for n := 1; text != ""; n++ {
+		l, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		np, ne, vp, ve, msg := splitNamevalAt(l)
+		if msg != "" {
+			return nil, fmt.Errorf("postconf -d output, line %d: %s", n, msg)
+		}
+		t.values[l[np:ne]] = l[vp:ve]
+	}
+	addLegacy(t, flags)
+	return t, nil
+}
+
+// addLegacy makes the legacy parameters that t lacks default to "".
+func addLegacy(t *Table, flags map[string]ParamFlags) {
 	for name, f := range flags {
 		if _, ok := t.values[name]; !ok && f&FlagLegacy != 0 {
 			t.values[name] = ""
 		}
 	}
-	return t, nil
 }

@@ -62,8 +62,15 @@ func (c *Config) hostDefault(s *state, name string) string {
 	default:
 		v, _ = s.table.Default(name)
 	}
-	s.host[name] = v
+	s.setHost(name, v)
 	return v
+}
+
+func (s *state) setHost(name, v string) {
+	if s.host == nil {
+		s.host = map[string]string{}
+	}
+	s.host[name] = v
 }
 
 func (c *Config) checkMyhostname(s *state) string {
@@ -81,7 +88,7 @@ func (c *Config) checkMyhostname(s *state) string {
 		}
 		h += "." + dom
 	}
-	s.host["myhostname"] = h
+	s.setHost("myhostname", h)
 	return h
 }
 
@@ -141,7 +148,7 @@ func (c *Config) confOrDefault(s *state, name string) string {
 		return v
 	}
 	d, _ := s.table.Default(name)
-	return c.expandValue(s, d)
+	return c.expandDefault(s, name, d)
 }
 
 // netSettings are the inputs of mynetworks.

@@ -49,23 +49,39 @@ type crash struct{ msg string }
 // macEngine holds what one postconf invocation shares between nested
 // expansions: where warnings go and how deep relational operands nest.
 type macEngine struct {
-	warn  func(string)
-	depth int
-	steps int
+	warn     func(string)
+	depth    int
+	steps    int
+	maxDepth int // the highest depth reached (for fixedExp)
 }
+
+// fixedFunc returns the precomputed expansion of name's value, or nil,
+// for a name that the lookupFunc of the same expansion resolves to a
+// default that main.cf cannot affect (see fixedExp).
+type fixedFunc func(name string) *fixedExp
 
 type macCtx struct {
 	e      *macEngine
 	result strings.Builder
 	flags  int
 	lookup lookupFunc
+	fixed  fixedFunc // nil: none
 	status int
 	level  int
+	maxOld int // the highest nesting counter seen (for fixedExp)
 }
 
 // expand is mac_expand(): it returns the expansion and the MAC_PARSE_*
 // status bits.
 func (e *macEngine) expand(pattern string, flags int, lookup lookupFunc) (string, int) {
+	out, st, _ := e.expandWith(pattern, flags, lookup, nil)
+	return out, st
+}
+
+// expandWith is expand where, with MAC_EXP_FLAG_RECURSE, the recursive
+// expansion of a $name's value can be replaced by fixed's result, and
+// which also returns the context of the expansion.
+func (e *macEngine) expandWith(pattern string, flags int, lookup lookupFunc, fixed fixedFunc) (string, int, *macCtx) {
 	if e.depth == 0 {
 		e.steps = 0
 	}
@@ -74,9 +90,41 @@ func (e *macEngine) expand(pattern string, flags int, lookup lookupFunc) (string
 	if e.depth > maxExpandDepth {
 		panic(crash{"unbounded recursion in relational expression operands (postconf crashes with SIGSEGV)"})
 	}
-	mc := &macCtx{e: e, flags: flags, lookup: lookup}
+	if e.depth > e.maxDepth {
+		e.maxDepth = e.depth
+	}
+	mc := &macCtx{e: e, flags: flags, lookup: lookup, fixed: fixed}
 	st := e.parse(pattern, mc.callback)
-	return mc.result.String(), st
+	return mc.result.String(), st, mc
+}
+
+// fitsTop reports whether x can stand for a new top-level or nested
+// expand() of the value it was computed from, without a budget of the
+// engine running out in between (then the real expansion must run, to
+// fail as it fails); if so, it accounts for x's steps.
+func (e *macEngine) fitsTop(x *fixedExp) bool {
+	steps := e.steps
+	if e.depth == 0 {
+		steps = 0
+	}
+	if steps+x.steps > maxSteps || e.depth+1+x.depth > maxExpandDepth {
+		return false
+	}
+	e.steps = steps + x.steps
+	return true
+}
+
+// fitsNested is fitsTop for x standing for mc's recursive parse of the
+// value inside a callback: the nesting counter continues from mc.level,
+// the result from what mc has so far.
+func (mc *macCtx) fitsNested(x *fixedExp) bool {
+	e := mc.e
+	if e.steps+x.steps > maxSteps || e.depth+x.depth > maxExpandDepth ||
+		mc.level+x.maxOld > maxNesting || mc.result.Len()+len(x.out) > maxResult {
+		return false
+	}
+	e.steps += x.steps
+	return true
 }
 
 func (e *macEngine) warnf(format string, args ...any) {
@@ -91,30 +139,41 @@ const (
 )
 
 // parse is mac_parse(): it splits value into literal text and $name,
-// ${text} or $(text) references and calls action for each.
+// ${text} or $(text) references and calls action for each. The text
+// passed to action is a part of value, except literal text holding "$$".
 func (e *macEngine) parse(value string, action func(typ int, buf string) int) int {
 	if i := strings.IndexByte(value, 0); i >= 0 {
 		value = value[:i]
 	}
-	var buf []byte
+	// The pending literal text is value[ls:vp], or folded once it holds
+	// a "$$" (folded to "$").
+	var folded []byte
 	status := 0
-	vp := 0
+	ls, vp := 0, 0
 	for vp < len(value) {
 		if value[vp] != '$' {
-			buf = append(buf, value[vp])
+			if folded != nil {
+				folded = append(folded, value[vp])
+			}
 			vp++
 			continue
 		}
 		if vp+1 < len(value) && value[vp+1] == '$' { // $$ becomes $
-			buf = append(buf, '$')
+			if folded == nil {
+				folded = append(make([]byte, 0, len(value)-ls), value[ls:vp]...)
+			}
+			folded = append(folded, '$')
 			vp += 2
 			continue
 		}
-		if len(buf) > 0 {
-			status |= action(macLiteral, string(buf))
-			buf = buf[:0]
+		if folded != nil {
+			status |= action(macLiteral, string(folded))
+			folded = nil
+		} else if vp > ls {
+			status |= action(macLiteral, value[ls:vp])
 		}
 		vp++
+		var name string
 		if vp < len(value) && (value[vp] == '{' || value[vp] == '(') {
 			open, closing := value[vp], byte('}')
 			if open == '(' {
@@ -140,36 +199,45 @@ func (e *macEngine) parse(value string, action func(typ int, buf string) int) in
 			if status&macParseError != 0 {
 				break
 			}
-			buf = append(buf, value[vp:ep-1]...)
+			name = value[vp : ep-1]
 			vp = ep
 		} else {
 			ep := vp
 			for ep < len(value) && (isAlnum(value[ep]) || value[ep] == '_') {
 				ep++
 			}
-			buf = append(buf, value[vp:ep]...)
+			name = value[vp:ep]
 			vp = ep
 		}
-		if len(buf) == 0 {
+		if name == "" {
 			status |= macParseError
 			e.warnf("empty macro name: \"%s\"", value)
 			break
 		}
-		status |= action(macExpr, string(buf))
-		buf = buf[:0]
+		status |= action(macExpr, name)
+		ls = vp
 	}
-	if len(buf) > 0 && status&macParseError == 0 {
-		status |= action(macLiteral, string(buf))
+	if status&macParseError == 0 {
+		if folded != nil {
+			status |= action(macLiteral, string(folded))
+		} else if vp > ls {
+			status |= action(macLiteral, value[ls:vp])
+		}
 	}
 	return status
 }
 
 func spanWS(s string, i int) int {
 	n := 0
-	for i+n < len(s) && strings.IndexByte(macWhitespace, s[i+n]) >= 0 {
+	for i+n < len(s) && isMacSpace(s[i+n]) {
 		n++
 	}
 	return n
+}
+
+// isMacSpace reports whether c is in macWhitespace.
+func isMacSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }
 
 // findLeftCurly is MAC_EXP_FIND_LEFT_CURLY: the index of a '{' after
@@ -426,9 +494,9 @@ func (mc *macCtx) parseRelational(s string, i int) (lookup string, defined bool,
 	if !ok {
 		return "", false, 0, false
 	}
-	l, st := mc.e.expand(left, mc.flags, mc.lookup)
+	l, st, _ := mc.e.expandWith(left, mc.flags, mc.lookup, mc.fixed)
 	mc.status |= st
-	r, st := mc.e.expand(right, mc.flags, mc.lookup)
+	r, st, _ := mc.e.expandWith(right, mc.flags, mc.lookup, mc.fixed)
 	mc.status |= st
 	res := opResFalse
 	if mc.flags&macScan == 0 {
@@ -455,6 +523,9 @@ func (mc *macCtx) callback(typ int, buf string) int {
 	}
 	old := mc.level
 	mc.level++
+	if old > mc.maxOld {
+		mc.maxOld = old
+	}
 	if old > maxNesting {
 		mc.parseError("unreasonable macro call nesting: \"%s\"", buf)
 	}
@@ -474,6 +545,7 @@ func (mc *macCtx) callback(typ int, buf string) int {
 		defined bool
 		ch      byte
 		cp      int
+		name    string // of a named parameter
 	)
 	if j := findLeftCurly(buf, 0); j >= 0 {
 		// Relational expression.
@@ -494,7 +566,6 @@ func (mc *macCtx) callback(typ int, buf string) int {
 		cp = spanWS(buf, 0)
 		start := cp
 		mode := modeUse
-		var name string
 		for ; ; cp++ {
 			tmp := spanWS(buf, cp)
 			if cp+tmp >= len(buf) {
@@ -562,6 +633,13 @@ func (mc *macCtx) callback(typ int, buf string) int {
 			mc.status |= macParseUndef
 		case lookup == "" || scan:
 		case mc.flags&macRecurse != 0:
+			if mc.fixed != nil && name != "" {
+				if x := mc.fixed(name); x != nil && mc.fitsNested(x) {
+					mc.result.WriteString(x.out)
+					mc.status |= x.status
+					break
+				}
+			}
 			mc.status |= mc.e.parse(lookup, mc.callback)
 		default:
 			mc.result.WriteString(lookup)

@@ -11,7 +11,11 @@
 // would print, including postconf's notion of which parameter names are
 // known at all. Nothing here spawns a process: this is what lets the
 // generator and the postmulti shim read a hundred instances in the time
-// postconf starts once.
+// postconf starts once. What postconf's start-up derives from the
+// defaults alone (the scan of every default, the expansion of defaults
+// that main.cf cannot affect) is computed once per process and Table, and
+// host facts (host name, interfaces) once per process at run time; per
+// main.cf, only what its own assignments can change is redone.
 //
 // The behaviour is checked against the real postconf by the differential
 // tests of this package (oracle_test.go, random_test.go). What they taught,
@@ -161,25 +165,35 @@ func cstr(s []byte) []byte {
 // util/readlline.c (logical lines) and util/dict.c dict_load_fp with
 // util/split_nameval.c (name = value).
 func (f *File) parse() error {
-	f.entries = nil
-	f.last = make(map[string]int)
+	n := assignments(f.data)
+	f.entries = make([]Entry, 0, n)
+	f.last = make(map[string]int, n)
 	f.warnings = nil
 	f.gen++
 	r := lineReader{data: f.data}
+	// Names and values of one-line assignments are cut from one copy of
+	// the file, not allocated one by one.
+	text := string(f.data)
 	var lwarn, dwarn []string
 	defer func() {
 		f.warnings = append(lwarn, dwarn...)
 		f.lwarn = len(lwarn)
 	}()
 	for {
-		buf, first, ok := r.logical(f.Path, &lwarn)
+		buf, off, first, ok := r.logical(f.Path, &lwarn)
 		if !ok {
 			return nil
 		}
-		text := cstr(buf)
-		name, value, msg := splitNameval(text)
+		line := cstr(buf)
+		np, ne, vp, ve, msg := splitNamevalAt(line)
 		if msg != "" {
-			return &SyntaxError{Path: f.Path, Line: first, Msg: msg + ": \"" + string(text) + "\""}
+			return &SyntaxError{Path: f.Path, Line: first, Msg: msg + ": \"" + string(line) + "\""}
+		}
+		var name, value string
+		if off >= 0 {
+			name, value = text[off+np:off+ne], text[off+vp:off+ve]
+		} else {
+			name, value = string(line[np:ne]), string(line[vp:ve])
 		}
 		if i, dup := f.last[name]; dup && f.entries[i].Value != value {
 			dwarn = append(dwarn, fmt.Sprintf("%s, line %d: overriding earlier entry: %s=%s",
@@ -188,6 +202,23 @@ func (f *File) parse() error {
 		f.last[name] = len(f.entries)
 		f.entries = append(f.entries, Entry{Name: name, Value: value, Line: first})
 	}
+}
+
+// assignments returns how many logical lines data has at most: the lines
+// that start with neither white space nor '#' (to size what parse fills).
+func assignments(data []byte) int {
+	n := 0
+	for i := 0; i < len(data); {
+		if c := data[i]; c != '#' && !isSpace(c) {
+			n++
+		}
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return n
 }
 
 // lineReader reads logical lines the way readllines() does.
@@ -199,16 +230,21 @@ type lineReader struct {
 
 // logical returns the next logical line (physical lines joined without
 // their newlines, leading white space of continuation lines kept, comment
-// and blank lines anywhere dropped), the number of its first non-blank
-// physical line, and false at the end of input.
-func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, bool) {
+// and blank lines anywhere dropped), its offset in data when it is one
+// physical line (and then a slice of data, not to be changed) or -1, the
+// number of its first non-blank physical line, and false at the end of
+// input.
+func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, int, bool) {
 	for {
 		var buf []byte
+		off := -1
 		first := 0
 		for {
 			start := r.pos
-			for r.pos < len(r.data) && r.data[r.pos] != '\n' {
-				r.pos++
+			if i := bytes.IndexByte(r.data[start:], '\n'); i >= 0 {
+				r.pos = start + i
+			} else {
+				r.pos = len(r.data)
 			}
 			line := r.data[start:r.pos]
 			eof := r.pos >= len(r.data)
@@ -225,8 +261,10 @@ func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, bool
 			if i < len(line) && line[i] != '#' {
 				if len(buf) == 0 {
 					first = r.lineno
+					buf, off = line[:len(line):len(line)], start // appending copies
+				} else {
+					buf, off = append(buf, line...), -1
 				}
-				buf = append(buf, line...)
 			}
 			if eof {
 				break
@@ -255,30 +293,40 @@ func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, bool
 				path, c, more))
 			continue
 		}
-		return buf, first, len(buf) > 0
+		return buf, off, first, len(buf) > 0
 	}
 }
 
 // splitNameval splits "name = value" like util/split_nameval.c; msg is
 // postconf's complaint when the text is malformed.
 func splitNameval(buf []byte) (name, value, msg string) {
+	np, ne, vp, ve, msg := splitNamevalAt(buf)
+	if msg != "" {
+		return "", "", msg
+	}
+	return string(buf[np:ne]), string(buf[vp:ve]), ""
+}
+
+// splitNamevalAt is splitNameval returning where the name and the value
+// are in buf: buf[np:ne] and buf[vp:ve].
+func splitNamevalAt[T ~string | ~[]byte](buf T) (np, ne, vp, ve int, msg string) {
 	i := 0
 	for i < len(buf) && isSpace(buf[i]) {
 		i++
 	}
 	if i == len(buf) || buf[i] == '=' {
-		return "", "", "missing attribute name"
+		return 0, 0, 0, 0, "missing attribute name"
 	}
-	np := i
+	np = i
 	for i < len(buf) && !isSpace(buf[i]) && buf[i] != '=' {
 		i++
 	}
-	ep := i
+	ne = i
 	for i < len(buf) && isSpace(buf[i]) {
 		i++
 	}
 	if i == len(buf) || buf[i] != '=' {
-		return "", "", "missing '=' after attribute name"
+		return 0, 0, 0, 0, "missing '=' after attribute name"
 	}
 	i++
 	for i < len(buf) && isSpace(buf[i]) {
@@ -288,5 +336,5 @@ func splitNameval(buf []byte) (name, value, msg string) {
 	for end > i && isSpace(buf[end-1]) {
 		end--
 	}
-	return string(buf[np:ep]), string(buf[i:end]), ""
+	return np, ne, i, end, ""
 }
