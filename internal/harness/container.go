@@ -582,6 +582,22 @@ func (c *Container) DaemonReload() {
 	c.Run("systemctl", "daemon-reload")
 }
 
+// ServiceOf returns the service unit whose cgroup holds process pid inside
+// the container (from /proc/PID/cgroup), "" when none does; ok is false
+// when the process is gone.
+func (c *Container) ServiceOf(pid int) (unit string, ok bool) {
+	cg, err := c.Exec("cat", fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", false
+	}
+	for _, part := range strings.Split(strings.TrimSpace(cg.Stdout), "/") {
+		if strings.HasSuffix(part, ".service") {
+			unit = part
+		}
+	}
+	return unit, true
+}
+
 // Show returns unit properties from systemctl show.
 func (c *Container) Show(unit string, props ...string) map[string]string {
 	c.t.Helper()

@@ -131,6 +131,20 @@ func (r *runner) editAction(st *editState) error {
 	}
 }
 
+// loadTarget reads every instance and selects the existing one an -e
+// action acts on (see selectExisting), recording it as the edit's target.
+func (r *runner) loadTarget(st *editState, sel selection, unlink bool) (*instance.Instance, error) {
+	if err := r.loadAll(); err != nil {
+		return nil, err
+	}
+	t, err := r.selectExisting(sel, unlink, st)
+	if err != nil {
+		return nil, err
+	}
+	st.target = t
+	return t, nil
+}
+
 // selectExisting is upstream's select_existing_instance; with unlink the
 // instance leaves the list (destroy, deport).
 func (r *runner) selectExisting(sel selection, unlink bool, st *editState) (*instance.Instance, error) {

@@ -12,14 +12,10 @@ type EnableOptions struct {
 // selected instance's main.cf (the default instance may be selected with
 // "-i -").
 func (r *runner) runEnable(st *editState, o EnableOptions) error {
-	if err := r.loadAll(); err != nil {
-		return err
-	}
-	t, err := r.selectExisting(o.Selection, false, st)
+	t, err := r.loadTarget(st, o.Selection, false)
 	if err != nil {
 		return err
 	}
-	st.target = t
 	if err := r.checkInitialized(); err != nil {
 		return err
 	}
@@ -42,14 +38,10 @@ type AssignOptions struct {
 // for none) or group (-G, "-" for none). Nothing changes, and nothing is
 // checked beyond the names, when both are already as asked.
 func (r *runner) runAssign(st *editState, o AssignOptions) error {
-	if err := r.loadAll(); err != nil {
-		return err
-	}
-	t, err := r.selectExisting(o.Selection, false, st)
+	t, err := r.loadTarget(st, o.Selection, false)
 	if err != nil {
 		return err
 	}
-	st.target = t
 	if err := checkNames(o.NewName, o.NewGroup); err != nil {
 		return err
 	}

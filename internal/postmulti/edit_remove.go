@@ -30,14 +30,10 @@ type RemoveOptions struct {
 // multi_instance_directories and into alternate_config_directories) and
 // -e destroy (also remove its files, when they are only Postfix's own).
 func (r *runner) runRemove(st *editState, o RemoveOptions) error {
-	if err := r.loadAll(); err != nil {
-		return err
-	}
-	t, err := r.selectExisting(o.Selection, true, st)
+	t, err := r.loadTarget(st, o.Selection, true)
 	if err != nil {
 		return err
 	}
-	st.target = t
 	if err := r.checkInitialized(); err != nil {
 		return err
 	}

@@ -704,15 +704,9 @@ func (b *box) masters(t *testing.T) map[int]string {
 		if err != nil {
 			t.Fatalf("pgrep printed %q", f)
 		}
-		cg, err := b.c.Exec("cat", "/proc/"+f+"/cgroup")
-		if err != nil {
+		unit, ok := b.c.ServiceOf(pid)
+		if !ok {
 			continue // gone meanwhile
-		}
-		unit := ""
-		for _, part := range strings.Split(strings.TrimSpace(cg.Stdout), "/") {
-			if strings.HasSuffix(part, ".service") {
-				unit = part
-			}
 		}
 		out[pid] = unit
 	}

@@ -331,15 +331,12 @@ func Masters(t harness.TB, c *harness.Container) map[int]string {
 		if err != nil {
 			continue
 		}
-		cg, err := c.Exec("cat", "/proc/"+f+"/cgroup")
-		if err != nil {
+		unit, ok := c.ServiceOf(pid)
+		if !ok {
 			continue // gone meanwhile
 		}
-		unit := "?"
-		for _, part := range strings.Split(strings.TrimSpace(cg.Stdout), "/") {
-			if strings.HasSuffix(part, ".service") {
-				unit = part
-			}
+		if unit == "" {
+			unit = "?"
 		}
 		out[pid] = unit
 	}
