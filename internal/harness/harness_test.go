@@ -2,8 +2,10 @@ package harness
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,5 +133,50 @@ func TestStageRefusesSymlinkedPath(t *testing.T) {
 	}
 	if err := c.stage(File{Path: "relative", Data: nil}); err == nil {
 		t.Errorf("stage accepted a relative path")
+	}
+}
+
+// TestContainersHaveOwnCgroups boots two containers side by side, as two
+// test packages do in "go test ./...": each must run in a cgroup of its own
+// (nspawn --keep-unit would otherwise put both into one "payload" cgroup,
+// where their systemds remove each other's unit cgroups), with the unified
+// hierarchy inside, and teardown must remove those cgroups.
+func TestContainersHaveOwnCgroups(t *testing.T) {
+	Require(t)
+	a, b := Boot(t, Options{Volatile: true}), Boot(t, Options{Volatile: true})
+	host := func(c *Container) string {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", c.PID1()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if p, ok := strings.CutPrefix(l, "0::"); ok {
+				return p
+			}
+		}
+		t.Fatalf("no cgroup2 entry in /proc/%d/cgroup:\n%s", c.PID1(), data)
+		return ""
+	}
+	ca, cb := host(a), host(b)
+	if !strings.Contains(ca, "/"+cgroupPrefix) || !strings.Contains(cb, "/"+cgroupPrefix) || ca == cb {
+		t.Errorf("the containers' PID 1s are in cgroups %q and %q; want two distinct %s… cgroups", ca, cb, cgroupPrefix)
+	}
+	for _, c := range []*Container{a, b} {
+		if got := strings.TrimSpace(c.Run("stat", "-f", "-c", "%T", "/sys/fs/cgroup")); got != "cgroup2fs" {
+			t.Errorf("/sys/fs/cgroup in %s is %s, want cgroup2fs (the unified hierarchy)", c.Machine, got)
+		}
+	}
+	dirs := slices.Clone(a.cgroups)
+	if len(dirs) == 0 {
+		t.Fatalf("container %s has no cgroups of its own", a.Machine)
+	}
+	a.Shutdown()
+	for _, d := range dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("cgroup %s of %s is still there after Shutdown (%v)", d, a.Machine, err)
+		}
+	}
+	if got := strings.TrimSpace(b.Run("systemctl", "is-system-running")); got != "running" && got != "degraded" {
+		t.Errorf("%s is %q after its neighbour's shutdown", b.Machine, got)
 	}
 }
