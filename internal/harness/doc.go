@@ -30,6 +30,12 @@
 //     test -timeout panic), the kernel takes nspawn and the whole container
 //     with it, and the next Boot sweeps the dead process's temporary
 //     directories.
+//   - Every container runs in cgroups of its own (a per-container child of
+//     the test process's cgroup in each hierarchy nspawn uses, removed at
+//     teardown), so that containers of test packages running at once never
+//     share nspawn's payload cgroup and remove each other's unit cgroups.
+//     Inside, systemd gets the unified hierarchy (cgroup v2 only), Debian
+//     12's default, even on a host with the hybrid layout.
 //   - Options.Files are written into the writable layer before the first
 //     boot, as a package would have installed them, so that systemd runs
 //     the generator at boot; Container.WriteFile installs files later.
