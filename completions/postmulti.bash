@@ -12,60 +12,78 @@ _postmulti()
     local cur prev words cword
     _init_completion || return
 
-    # Option parsing stops at the first non-option (getopt "+"): after the
-    # command of -p or -x, complete for that command instead.
-    local i mode= w
+    # Parse the words before the cursor as getopt(3) does with postmulti's
+    # "+ae:g:i:G:I:lpRvx": options may be clustered (-av), e g i G I take
+    # an argument (attached, -gmta, or the next word), and parsing stops at
+    # "--" or at the first non-option. mode is the last of -e -l -p -x;
+    # optarg is the option whose argument the current word is; i ends as
+    # the index of the first operand.
+    local i j w c mode='' optarg='' ended=''
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
-        case $w in
-            --) ((i++)); break ;;
-            -e) mode=e; ((i++)); continue ;;
-            -[giGI]) ((i++)); continue ;;
-            -*) [[ $w == *l* ]] && mode=l
-                [[ $w == *p* ]] && mode=p
-                [[ $w == *x* ]] && mode=x
-                continue ;;
-            *) break ;;
-        esac
+        if [[ $w == -- ]]; then
+            ((i++))
+            ended=1
+            break
+        fi
+        [[ $w == -?* ]] || break
+        for ((j = 1; j < ${#w}; j++)); do
+            c=${w:j:1}
+            case $c in
+                [lpx]) mode=$c ;;
+                [egiGI])
+                    [[ $c == e ]] && mode=e
+                    if ((j == ${#w} - 1)); then
+                        ((i++))
+                        ((i == cword)) && optarg=$c
+                    fi
+                    break ;;
+            esac
+        done
     done
-    if ((i < cword)); then
-        case $mode in
-            x) _command_offset $i; return ;;
-            p) return ;;
-        esac
-    fi
-    if ((i == cword)) && [[ $mode == p && $cur != -* ]]; then
-        COMPREPLY=($(compgen -W 'start stop reload status flush check abort
-            drain quick-stop set-permissions upgrade-configuration logrotate' \
-            -- "$cur"))
-        return
-    fi
 
-    case $prev in
-        -e)
+    case $optarg in
+        e)
             COMPREPLY=($(compgen -W 'init create import deport destroy enable
                 disable assign' -- "$cur"))
             return ;;
-        -i)
+        i)
             COMPREPLY=($(compgen -W "- $(_postmulti_list 1) $(_postmulti_list 4)" -- "$cur"))
             return ;;
-        -g)
+        g)
             COMPREPLY=($(compgen -W "$(_postmulti_list 2 | sort -u)" -- "$cur"))
             return ;;
-        -G)
+        G)
             COMPREPLY=($(compgen -W "- $(_postmulti_list 2 | sort -u)" -- "$cur"))
             return ;;
-        -I)
+        I)
             COMPREPLY=($(compgen -W "- postfix-" -- "$cur"))
             compopt -o nospace
             return ;;
     esac
 
-    if [[ $cur == -* || $mode != e ]]; then
+    # Still among the options: offer them for a word that starts with "-",
+    # and for an empty word unless a mode that wants operands was given.
+    if ((i == cword)) && [[ ! $ended ]] &&
+        [[ $cur == -* || $mode != [epx] ]]; then
         COMPREPLY=($(compgen -W '-a -e -g -i -G -I -l -p -R -v -x --help' -- "$cur"))
         return
     fi
-    COMPREPLY=($(compgen -W 'config_directory= queue_directory= data_directory=' -- "$cur"))
-    compopt -o nospace
+
+    # The operands: words[i] is the first one.
+    case $mode in
+        x)
+            # The command to run per instance, then its own arguments.
+            _command_offset $i ;;
+        p)
+            ((i == cword)) &&
+                COMPREPLY=($(compgen -W 'start stop reload status flush check
+                    abort drain quick-stop set-permissions
+                    upgrade-configuration logrotate' -- "$cur")) ;;
+        e)
+            COMPREPLY=($(compgen -W 'config_directory= queue_directory=
+                data_directory=' -- "$cur"))
+            compopt -o nospace ;;
+    esac
 } &&
     complete -F _postmulti postmulti

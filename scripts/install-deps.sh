@@ -25,6 +25,9 @@ packages=(
 	rpm
 	git
 	ca-certificates
+	bash-completion    # completions/ tests: bash's completion framework
+	zsh                # completions/ tests
+	fish               # completions/ tests
 )
 
 missing=()
