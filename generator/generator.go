@@ -100,10 +100,11 @@ func Plan(set *instance.Set, opts Options) (Tree, []error) {
 		opts.TemplatePath = DefaultTemplatePath
 	}
 	var errs []error
-	var ok []planned
-	units := map[string]string{}  // unit name -> config dir that claimed it
-	queues := map[string]string{} // queue directory -> config dir that claimed it
-	for _, in := range set.Instances {
+	ok := make([]planned, 0, len(set.Instances))
+	units := make(map[string]string, len(set.Instances))  // unit name -> config dir that claimed it
+	queues := make(map[string]string, len(set.Instances)) // queue directory -> config dir that claimed it
+	for i := range set.Instances {
+		in := &set.Instances[i]
 		p, err := accept(in)
 		if err == nil {
 			if other, dup := units[p.unit]; dup {
@@ -121,10 +122,12 @@ func Plan(set *instance.Set, opts Options) (Tree, []error) {
 		ok = append(ok, p)
 	}
 
-	var t Tree
+	// A drop-in and up to two wants per instance, two entries per group.
+	t := Tree{Entries: make([]Entry, 0, 3*len(ok))}
 	groups := map[string]bool{}
 	var groupSource string
-	for i, p := range ok {
+	for i := range ok {
+		p := &ok[i]
 		t.add(p.unit+".d/"+DropInName, dropIn(ok, i))
 		if p.inst.Enabled {
 			t.link(Umbrella+".wants/"+p.unit, opts.TemplatePath)
@@ -156,32 +159,26 @@ func (t *Tree) link(p, target string)     { t.Entries = append(t.Entries, Entry{
 // accept validates one instance: its unit name, its group and every path
 // that ends up in a unit file. Paths are written cleaned
 // ("/etc/postfix-a/" as "/etc/postfix-a").
-func accept(in instance.Instance) (planned, error) {
-	for _, c := range []struct {
-		param string
-		value *string
-	}{
-		{"config_directory", &in.ConfigDir},
-		{"queue_directory", &in.QueueDir},
-		{"main.cf path", &in.MainCF},
-	} {
-		if c.value == &in.MainCF && in.MainCF == "" {
-			continue
-		}
-		clean, err := checkPath(*c.value)
-		if err != nil {
-			return planned{}, fmt.Errorf("%s %w", c.param, err)
-		}
-		*c.value = clean
+func accept(in *instance.Instance) (planned, error) {
+	p := planned{inst: *in}
+	var err error
+	if p.inst.ConfigDir, err = checkPath(in.ConfigDir); err != nil {
+		return planned{}, fmt.Errorf("config_directory %w", err)
 	}
-	unit, err := in.UnitName()
-	if err != nil {
+	if p.inst.QueueDir, err = checkPath(in.QueueDir); err != nil {
+		return planned{}, fmt.Errorf("queue_directory %w", err)
+	}
+	if in.MainCF != "" {
+		if p.inst.MainCF, err = checkPath(in.MainCF); err != nil {
+			return planned{}, fmt.Errorf("main.cf path %w", err)
+		}
+	}
+	if p.unit, err = p.inst.UnitName(); err != nil {
 		return planned{}, err
 	}
-	if len(unit)+len(".d") > maxFileName {
-		return planned{}, fmt.Errorf("unit name %s is too long for a drop-in directory (%d characters, at most %d)", unit, len(unit), maxFileName-len(".d"))
+	if len(p.unit)+len(".d") > maxFileName {
+		return planned{}, fmt.Errorf("unit name %s is too long for a drop-in directory (%d characters, at most %d)", p.unit, len(p.unit), maxFileName-len(".d"))
 	}
-	p := planned{inst: in, unit: unit}
 	if in.Group != "" {
 		if err := checkGroup(in.Group); err != nil {
 			return planned{}, err
@@ -206,8 +203,12 @@ func checkPath(p string) (string, error) {
 			return "", fmt.Errorf("%q contains %q, which is not written into unit files", p, c)
 		}
 	}
-	if slices.Contains(strings.Split(p, "/"), "..") {
-		return "", fmt.Errorf("%q contains a \"..\" element", p)
+	for rest := p; rest != ""; {
+		var elem string
+		elem, rest, _ = strings.Cut(rest, "/")
+		if elem == ".." {
+			return "", fmt.Errorf("%q contains a \"..\" element", p)
+		}
 	}
 	return path.Clean(p), nil
 }
@@ -276,48 +277,59 @@ func predecessors(ok []planned, i int) []string {
 	return units
 }
 
+// dropIn is the drop-in of instance i. Unit files are built by appending
+// to one buffer: a thousand instances notice fmt.
 func dropIn(ok []planned, i int) []byte {
-	p := ok[i]
-	in := p.inst
-	var b strings.Builder
-	b.WriteString(Header)
-	b.WriteString("[Unit]\n")
+	p := &ok[i]
+	in := &p.inst
+	b := make([]byte, 0, 512)
+	b = append(b, Header+"[Unit]\n"...)
+	b = append(b, "Description=Postfix Mail Transport Agent ("...)
 	switch {
 	case in.Default:
-		fmt.Fprintf(&b, "Description=Postfix Mail Transport Agent (default instance, %s)\n", in.ConfigDir)
+		b = append(b, "default instance"...)
 	case in.Name == "":
-		fmt.Fprintf(&b, "Description=Postfix Mail Transport Agent (nameless instance, %s)\n", in.ConfigDir)
+		b = append(b, "nameless instance"...)
 	default:
-		fmt.Fprintf(&b, "Description=Postfix Mail Transport Agent (instance %s, %s)\n", in.Name, in.ConfigDir)
+		b = append(append(b, "instance "...), in.Name...)
 	}
-	fmt.Fprintf(&b, "Documentation=%s\n", Documentation)
+	b = append(append(append(b, ", "...), in.ConfigDir...), ")\n"...)
+	b = setting(b, "Documentation", Documentation)
 	if in.MainCF != "" {
-		fmt.Fprintf(&b, "SourcePath=%s\n", in.MainCF)
+		b = setting(b, "SourcePath", in.MainCF)
 	}
 	if after := predecessors(ok, i); len(after) > 0 {
-		fmt.Fprintf(&b, "After=%s\n", strings.Join(after, " "))
+		b = setting(b, "After", strings.Join(after, " "))
 	}
 	if p.target != "" {
-		fmt.Fprintf(&b, "PartOf=%s\n", p.target)
-		fmt.Fprintf(&b, "Before=%s\n", p.target)
+		b = setting(b, "PartOf", p.target)
+		b = setting(b, "Before", p.target)
 	}
-	b.WriteString("\n[Service]\n")
-	fmt.Fprintf(&b, "Environment=MAIL_CONFIG=%s\n", in.ConfigDir)
-	fmt.Fprintf(&b, "PIDFile=%s/pid/master.pid\n", in.QueueDir)
-	return []byte(b.String())
+	b = append(b, "\n[Service]\n"...)
+	b = setting(b, "Environment", "MAIL_CONFIG=", in.ConfigDir)
+	b = setting(b, "PIDFile", in.QueueDir, "/pid/master.pid")
+	return b
+}
+
+// setting appends the unit file line "key=value" to b, where value is
+// the concatenation of values.
+func setting(b []byte, key string, values ...string) []byte {
+	b = append(append(b, key...), '=')
+	for _, v := range values {
+		b = append(b, v...)
+	}
+	return append(b, '\n')
 }
 
 func groupTarget(target, source string) []byte {
 	group := strings.TrimSuffix(strings.TrimPrefix(target, "postfix-"), ".target")
-	var b strings.Builder
-	b.WriteString(Header)
-	b.WriteString("[Unit]\n")
-	fmt.Fprintf(&b, "Description=Postfix instance group %s\n", group)
-	fmt.Fprintf(&b, "Documentation=%s\n", Documentation)
+	b := append([]byte(nil), Header+"[Unit]\n"...)
+	b = setting(b, "Description", "Postfix instance group ", group)
+	b = setting(b, "Documentation", Documentation)
 	if source != "" {
-		fmt.Fprintf(&b, "SourcePath=%s\n", source)
+		b = setting(b, "SourcePath", source)
 	}
-	fmt.Fprintf(&b, "PartOf=%s\n", Umbrella)
-	fmt.Fprintf(&b, "Before=%s\n", Umbrella)
-	return []byte(b.String())
+	b = setting(b, "PartOf", Umbrella)
+	b = setting(b, "Before", Umbrella)
+	return b
 }

@@ -39,11 +39,14 @@ SIZES=("$@")
 W=$(mktemp -d /tmp/bench-generator.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-# Static, as it should be packaged (a generator may run before /usr is
-# fully there; no dynamic loader work).
+# Ours is built as scripts/build-packages.sh builds the shipped binary:
+# static (a generator may run before /usr is fully there; no dynamic loader
+# work), -trimpath, stripped (-s -w). The floor is built the same way, so
+# that both pay the same for what the build leaves in them.
 export CGO_ENABLED=0
-go build -o "$W/ours" ./cmd/postfix-instance-generator
-go build -o "$W/floor" ./scripts/bench-floor
+SHIPPED=(-trimpath -buildvcs=false -ldflags "-s -w -buildid=")
+go build "${SHIPPED[@]}" -o "$W/ours" ./cmd/postfix-instance-generator
+go build "${SHIPPED[@]}" -o "$W/floor" ./scripts/bench-floor
 go build -o "$W/run" ./scripts/bench-run
 
 # make_tree N: $W/tree-N/etc/postfix plus N secondaries, each main.cf being

@@ -32,15 +32,20 @@ var levelNames = map[string]int{
 // to /dev/kmsg as "<PRI>postfix-instance-generator[PID]: message", or to
 // standard error when that is a terminal, when SYSTEMD_LOG_TARGET says
 // so, or when /dev/kmsg cannot be opened.
+//
+// /dev/kmsg is opened at the first message, not before: a run that goes
+// well logs nothing at the default level, and opening it is not free (the
+// kernel looks for the oldest record of its log buffer).
 type logger struct {
-	max  int
-	kmsg *os.File
-	w    io.Writer
-	pid  int
+	max      int
+	openKmsg bool // open kmsgPath at the first message
+	kmsg     *os.File
+	w        io.Writer
+	pid      int
 }
 
 func newLogger(env []string, stderr io.Writer) *logger {
-	l := &logger{max: logInfo, w: stderr, pid: os.Getpid()}
+	l := &logger{max: logInfo, w: stderr}
 	target := "auto"
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -67,9 +72,7 @@ func newLogger(env []string, stderr io.Writer) *logger {
 			return l
 		}
 	}
-	if f, err := os.OpenFile(kmsgPath, os.O_WRONLY|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0); err == nil {
-		l.kmsg = f
-	}
+	l.openKmsg = true
 	return l
 }
 
@@ -84,6 +87,12 @@ func (l *logger) logf(level int, format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
+	if l.openKmsg {
+		l.openKmsg = false
+		if f, err := os.OpenFile(kmsgPath, os.O_WRONLY|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0); err == nil {
+			l.kmsg, l.pid = f, os.Getpid()
+		}
+	}
 	if l.kmsg != nil {
 		// One write is one kernel log record.
 		if _, err := fmt.Fprintf(l.kmsg, "<%d>postfix-instance-generator[%d]: %s\n", logDaemon|level, l.pid, msg); err == nil {

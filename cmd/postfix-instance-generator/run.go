@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -117,7 +116,7 @@ func Main(args, env []string, stdout, stderr io.Writer) int {
 
 func run(o options, log *logger, stdout io.Writer) int {
 	syscall.Umask(0o022)
-	fsys := os.DirFS(o.root)
+	fsys := instance.DirFS(o.root)
 	mainCF := path.Join(o.configDir, "main.cf")
 	if _, err := fs.Stat(fsys, mainCF[1:]); errors.Is(err, fs.ErrNotExist) {
 		level := logDebug

@@ -40,6 +40,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
@@ -95,7 +96,8 @@ type Instance struct {
 	// own reading of main.cf (mail_conf_read): duplicate and malformed
 	// entries. For a secondary one, the postconf run with which postmulti
 	// reads it: those, the undefined and unused parameters
-	// (maincf.Config.Warnings) and a missing master.cf.
+	// (maincf.Config.Warnings) and a missing master.cf (unless
+	// Options.NoMasterCF).
 	Warnings []string
 }
 
@@ -276,7 +278,7 @@ func (s *Set) PostmultiView() ([]Instance, error) {
 // stderr it returns. The error is a Problem (Unreadable, BadValue) with
 // postmulti's message. Only for a Set that Load made.
 func (s *Set) Read(dir string) (*Instance, []Message, error) {
-	in, p := s.l.readSecondary(dir, 0)
+	in, p := s.l.readSecondary(dir, 0, nil)
 	said := messages(in, p)
 	if p != nil {
 		return nil, said, *p
@@ -404,7 +406,8 @@ func (s *Set) SelectGroup(group string) []Instance {
 func (in *Instance) InGroup(group string) bool { return in.Group != "" && in.Group == group }
 
 // Load reads the default config directory and every instance it lists,
-// with the compiled-in defaults of maincf.BuiltinDefaults.
+// with the compiled-in defaults of maincf.BuiltinDefaults, without
+// looking for master.cf files (Options.NoMasterCF).
 // fsys is rooted at "/" (os.DirFS("/") in production, a test tree in tests);
 // paths are absolute as in main.cf. Secondary instances are read
 // concurrently: fsys must allow that (os.DirFS and fstest.MapFS do). An
@@ -416,7 +419,7 @@ func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
 
 // LoadWithDefaults is Load with the given compiled-in defaults.
 func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defaults) (*Set, error) {
-	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults})
+	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults, NoMasterCF: true})
 	if err != nil {
 		return nil, err
 	}
@@ -428,7 +431,8 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 	return set, nil
 }
 
-// Options are LoadWith's settings. The zero value is Load's.
+// Options are LoadWith's settings. The zero value is Load's, but for
+// NoMasterCF.
 type Options struct {
 	// Defaults are the compiled-in defaults; nil means
 	// maincf.BuiltinDefaults.
@@ -445,6 +449,12 @@ type Options struct {
 	// listed (PostmultiView) with a RelativePath problem; without WorkDir
 	// it is not read at all.
 	WorkDir string
+	// NoMasterCF leaves out what only the warnings of the postconf runs
+	// need (Instance.Warnings, Problem.Warnings, Set.Postconf): whether
+	// each secondary instance has a master.cf. Load sets it: the
+	// generator prints no warnings, and a thousand instances notice a
+	// stat(2) each.
+	NoMasterCF bool
 }
 
 // LoadWith is Load for a caller that reproduces postmulti: the Set comes
@@ -459,19 +469,23 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	if opts.Defaults == nil {
 		opts.Defaults = maincf.BuiltinDefaults()
 	}
-	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir, exact: map[string]owner{}, clean: map[string]owner{}}
+	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir, noMasterCF: opts.NoMasterCF}
 	def, dirs, err := l.readDefault(defaultConfigDir, opts.MainCF)
 	if err != nil {
 		return nil, err
 	}
-	set := &Set{Instances: []Instance{*def}, Directories: dirs, l: l}
+	// Every instance claims up to four names and directories.
+	claims := 4*(len(dirs)+1) + 4
+	l.exact, l.clean = make(map[string]owner, claims), make(map[string]owner, claims)
+	set := &Set{Instances: make([]Instance, 1, len(dirs)+1), Directories: dirs, l: l}
+	set.Instances[0] = *def
 	set.Problems = l.claimShared(def, opts.CheckSharedDirs)
 	set.shared = len(set.Problems)
 	set.Problems = append(set.Problems, l.claim(def, 0, instanceClaims(def))...)
 	if len(set.Directories) == 0 {
 		set.Instances[0].Enabled = true // single-instance mode
 	}
-	set.listed = []Instance{set.Instances[0]}
+	set.listed = append(make([]Instance, 0, len(dirs)+1), set.Instances[0])
 	// Reading is independent per instance; claims are made in list order,
 	// as postmulti makes them, so the result does not depend on timing.
 	ins, probs := l.readAll(set.Directories)
@@ -522,7 +536,8 @@ type loader struct {
 	exact, clean map[string]owner
 	defaultCF    string
 	defaultFile  *maincf.File
-	added        int // instances claimed after loading (Set.Claim)
+	added        int  // instances claimed after loading (Set.Claim)
+	noMasterCF   bool // Options.NoMasterCF
 }
 
 // postfixName names dir/file as Postfix's messages name it.
@@ -565,12 +580,13 @@ func postfixText(err error) string {
 
 // readConfig reads the main.cf of dir, found at where (dir itself unless
 // dir is relative) in the loader's file system, or parses data when it
-// is not nil. Errors name the file as Postfix does.
-func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, error) {
+// is not nil. buf, when not nil, is a buffer to read into (see readFile).
+// Errors name the file as Postfix does.
+func (l *loader) readConfig(dir, where string, data []byte, buf *[]byte) (*maincf.Config, error) {
 	name := postfixName(dir, "main.cf")
 	if data == nil {
 		var err error
-		if data, err = fs.ReadFile(l.fsys, fsName(where+"/main.cf")); err != nil {
+		if data, err = l.readFile(fsName(where+"/main.cf"), buf); err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
 				return nil, &fs.PathError{Op: "open", Path: name, Err: pe.Err}
@@ -583,6 +599,22 @@ func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, err
 		return nil, err
 	}
 	return maincf.NewConfig(dir, f, l.defaults), nil
+}
+
+// readFile reads name whole. With a DirFS and a buffer, it reads into
+// *buf and keeps the buffer there for the next file: maincf.Parse copies
+// what it keeps, and a goroutine reading many files then allocates no
+// more than the largest of them.
+func (l *loader) readFile(name string, buf *[]byte) ([]byte, error) {
+	d, ok := l.fsys.(dirFS)
+	if !ok || buf == nil {
+		return fs.ReadFile(l.fsys, name)
+	}
+	data, err := d.read(name, *buf)
+	if data != nil {
+		*buf = data
+	}
+	return data, err
 }
 
 // expandAll expands the parameters postmulti asks postconf for, plus the
@@ -649,7 +681,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 		}
 		return nil, nil, p
 	}
-	cfg, err := l.readConfig(dir, dir, data)
+	cfg, err := l.readConfig(dir, dir, data, nil)
 	if err != nil {
 		p := Problem{Postmulti: postfixText(err)}
 		var se *maincf.SyntaxError
@@ -719,7 +751,7 @@ func (l *loader) claimShared(def *Instance, check bool) []Problem {
 // instanceClaims lists what postmulti's claim_instance_attributes claims,
 // in its order.
 func instanceClaims(in *Instance) []claim {
-	var c []claim
+	c := make([]claim, 0, 4)
 	if in.Name != "" {
 		c = append(c, claim{paramName, in.Name})
 	}
@@ -735,8 +767,9 @@ func (l *loader) position(f *maincf.File, mainCF, param string) string {
 
 // readSecondary reads the instance listed at pos as postmulti's
 // load_instance does (one postconf -xc DIR run): it touches nothing but
-// the file system, so instances are read concurrently.
-func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
+// the file system (and buf, see readFile), so instances are read
+// concurrently.
+func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Problem) {
 	where := dir
 	if !strings.HasPrefix(dir, "/") {
 		if l.workDir == "" {
@@ -747,11 +780,11 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		where = path.Join(l.workDir, dir)
 	}
 	// What postmulti says for anything that stops postconf.
-	pmFailed := fmt.Sprintf("Failed to obtain all required %s/main.cf parameters", dir)
+	pmFailed := func() string { return "Failed to obtain all required " + dir + "/main.cf parameters" }
 	mainCF := path.Join(dir, "main.cf")
-	cfg, err := l.readConfig(dir, where, nil)
+	cfg, err := l.readConfig(dir, where, nil, buf)
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed, Postconf: postfixText(err)}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed(), Postconf: postfixText(err)}
 		var se *maincf.SyntaxError
 		if errors.As(err, &se) {
 			p.Path, p.Line = se.Path, se.Line
@@ -761,8 +794,10 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	}
 	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg, Warnings: cfg.Warnings()}
 	// postconf reads master.cf too, and warns when it cannot.
-	if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
-		in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
+	if !l.noMasterCF {
+		if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
+			in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
+		}
 	}
 	param, err := expandAll(cfg, in)
 	var value string
@@ -771,7 +806,7 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		value, err = cfg.Expand(paramEnable)
 	}
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed, Warnings: in.Warnings}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed(), Warnings: in.Warnings}
 		p.Postconf = err.Error()
 		var ee *maincf.ExpandError
 		if errors.As(err, &ee) {
@@ -799,28 +834,34 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	return in, nil
 }
 
-// readAll runs readSecondary for every listed directory, on as many
-// goroutines as there are CPUs; the results are in list order.
+// readAll runs readSecondary for every listed directory; the results are
+// in list order. Directories are read concurrently, on up to one
+// goroutine per CPU but at most one per readBatch of them: starting a
+// thread costs more than reading a few main.cf files.
 func (l *loader) readAll(dirs []string) ([]*Instance, []*Problem) {
 	ins, probs := make([]*Instance, len(dirs)), make([]*Problem, len(dirs))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(dirs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				ins[i], probs[i] = l.readSecondary(dirs[i], i+1)
+	var next atomic.Int64
+	read := func() {
+		var buf []byte
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(dirs) {
+				return
 			}
-		}()
+			ins[i], probs[i] = l.readSecondary(dirs[i], i+1, &buf)
+		}
 	}
-	for i := range dirs {
-		work <- i
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(dirs)+readBatch-1)/readBatch) - 1 {
+		wg.Go(read)
 	}
-	close(work)
+	read()
 	wg.Wait()
 	return ins, probs
 }
+
+// readBatch is how many directories make another goroutine worth it.
+const readBatch = 64
 
 func (l *loader) where(p Problem) string {
 	if p.Line > 0 {
@@ -837,10 +878,18 @@ func (l *loader) where(p Problem) string {
 // first owner keeps what it owns.
 func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 	var exactP, cleanP []Problem
-	exact, clean := map[string]owner{}, map[string]owner{}
-	lookup := func(m, local map[string]owner, k string) (owner, bool) {
-		if o, ok := local[k]; ok {
-			return o, true
+	// This instance's claims so far, entered into l's tables at the end:
+	// a few, looked up before those tables.
+	type held struct {
+		key string
+		o   owner
+	}
+	exact, clean := make([]held, 0, len(claims)), make([]held, 0, len(claims))
+	lookup := func(m map[string]owner, local []held, k string) (owner, bool) {
+		for _, h := range local {
+			if h.key == k {
+				return h.o, true
+			}
 		}
 		o, ok := m[k]
 		return o, ok
@@ -855,7 +904,7 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 			exactP = append(exactP, p)
 			continue
 		}
-		exact[c.value] = me
+		exact = append(exact, held{c.value, me})
 		if c.param == paramConfigDir {
 			continue // see below
 		}
@@ -877,7 +926,7 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 			cleanP = append(cleanP, p)
 			continue
 		}
-		clean[key] = me
+		clean = append(clean, held{key, me})
 	}
 	// A config directory listed twice, under any spelling: the cause of
 	// every other clash of this instance, so the only one reported.
@@ -893,13 +942,13 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 		cleanP = []Problem{p}
 	}
 	if len(exactP) == 0 {
-		for k, o := range exact {
-			l.exact[k] = o
+		for _, h := range exact {
+			l.exact[h.key] = h.o
 		}
 	}
 	if len(exactP) == 0 && len(cleanP) == 0 {
-		for k, o := range clean {
-			l.clean[k] = o
+		for _, h := range clean {
+			l.clean[h.key] = h.o
 		}
 		l.clean[dirKey] = owner{configDir: in.ConfigDir, param: paramConfigDir, position: pos}
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,9 +84,10 @@ type state struct {
 	tab     *Table     // table, when it is a *Table
 	info    *tableInfo // tab's, or nil
 	names   []string
-	dict    map[string]string
+	removed []string        // read-only names whose main.cf assignments load ignores
 	user    map[string]bool // user-defined names that postconf knows (nil: none)
-	host    map[string]string
+	host    []hostValue     // the host parameters' defaults computed so far
+	hostBuf [4]hostValue
 	net     *netSettings
 	loading bool // inside load: see hostDefault
 	warn    []string
@@ -153,6 +154,26 @@ func sameDefaults(a, b Defaults) (same bool) {
 	return a == b
 }
 
+// get is postconf's dictionary of main.cf (mail_dict) after load read
+// it: the value of name's last assignment in main.cf, else DIR for
+// config_directory with -c DIR; read-only parameters are left out once
+// load met them.
+func (s *state) get(name string) (string, bool) {
+	v, ok := "", false
+	if f := s.file; f != nil {
+		if i, in := f.last[name]; in {
+			v, ok = f.entries[i].Value, true
+		}
+	}
+	if !ok && name == "config_directory" && s.dir != "" {
+		v, ok = s.dir, true
+	}
+	if ok && len(s.removed) > 0 && slices.Contains(s.removed, name) {
+		return "", false
+	}
+	return v, ok
+}
+
 // load follows postconf's start-up for "postconf -c DIR [-x] -h name":
 // read main.cf, register built-in and user-defined parameters, flag
 // unused ones.
@@ -185,8 +206,7 @@ func (c *Config) load(s *state) {
 	if c.File != nil {
 		size += len(c.File.last)
 	}
-	s.dict = make(map[string]string, size)
-	names := make([]string, 0, size) // the keys of s.dict
+	names := make([]string, 0, size) // what s.get finds
 	s.eng.warn = func(w string) { s.warn = append(s.warn, w) }
 	confDir := c.confDir()
 	mainCf := confDir + "/main.cf"
@@ -194,13 +214,17 @@ func (c *Config) load(s *state) {
 	// pcf_set_config_dir: -c DIR enters config_directory = DIR before
 	// main.cf is read, so main.cf's own assignment "overrides" it.
 	if c.Dir != "" {
-		s.dict["config_directory"] = c.Dir
 		names = append(names, "config_directory")
 	}
 	if f := c.File; f != nil {
 		s.warn = append(s.warn, f.warnings[:f.lwarn]...)
-		for _, e := range f.entries {
-			old, ok := s.dict[e.Name]
+		for i, e := range f.entries {
+			old, ok := "", false
+			if j := f.prev[i]; j >= 0 {
+				old, ok = f.entries[j].Value, true
+			} else if e.Name == "config_directory" && c.Dir != "" {
+				old, ok = c.Dir, true
+			}
 			if ok && old != e.Value {
 				s.warn = append(s.warn, fmt.Sprintf("%s, line %d: overriding earlier entry: %s=%s",
 					f.Path, e.Line, e.Name, old))
@@ -208,10 +232,9 @@ func (c *Config) load(s *state) {
 			if !ok {
 				names = append(names, e.Name)
 			}
-			s.dict[e.Name] = e.Value
 		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 
 	s.loading = true
 	defer func() {
@@ -224,7 +247,7 @@ func (c *Config) load(s *state) {
 	// $names in defaults that main.cf does not override.
 	if in := s.info; in != nil {
 		for _, name := range in.scanNames {
-			if _, ok := s.dict[name]; !ok {
+			if _, ok := s.get(name); !ok {
 				s.warn = append(s.warn, in.scans[name].warnings...)
 				for _, ref := range in.scans[name].refs {
 					c.flagUser(s, ref, mainCf)
@@ -232,13 +255,13 @@ func (c *Config) load(s *state) {
 			}
 		}
 		for _, name := range in.host {
-			if _, ok := s.dict[name]; !ok {
+			if _, ok := s.get(name); !ok {
 				c.scan(s, c.hostDefault(s, name), mainCf)
 			}
 		}
 	} else {
 		for _, name := range s.names {
-			if _, ok := s.dict[name]; ok || s.table.Flags(name)&FlagRaw != 0 {
+			if _, ok := s.get(name); ok || s.table.Flags(name)&FlagRaw != 0 {
 				continue
 			}
 			v, _ := c.defaultValue(s, name)
@@ -246,7 +269,7 @@ func (c *Config) load(s *state) {
 		}
 	}
 	// Restriction classes name user-defined parameters.
-	if v, ok := s.dict["smtpd_restriction_classes"]; ok {
+	if v, ok := s.get("smtpd_restriction_classes"); ok {
 		list := c.dictEval(s, v)
 		for _, name := range SplitList(list) {
 			c.flagUser(s, name, mainCf)
@@ -255,30 +278,36 @@ func (c *Config) load(s *state) {
 	// $names in main.cf values. The values of built-in parameters are
 	// also expanded in full (postconf_dbms.c looks for "ldap:name"
 	// tables in them): that is where a bad $name in main.cf makes
-	// postconf fail whatever is asked.
+	// postconf fail whatever is asked. The user-defined names stay in
+	// names, to be checked for use below.
+	userNames := names[:0]
 	for _, name := range names {
 		builtin := c.builtinKnown(s, name)
+		if !builtin {
+			userNames = append(userNames, name)
+		}
 		var f ParamFlags
 		if builtin {
 			f = s.table.Flags(name)
 			if f&FlagReadOnly != 0 {
+				v, _ := s.get(name)
 				s.warn = append(s.warn, fmt.Sprintf("%s: read-only parameter assignment: %s=%s",
-					mainCf, name, s.dict[name]))
-				delete(s.dict, name)
+					mainCf, name, v))
+				s.removed = append(s.removed, name)
 				continue
 			}
 			if f&FlagRaw != 0 {
 				continue
 			}
 		}
-		v := s.dict[name]
+		v, _ := s.get(name)
 		c.scan(s, v, mainCf)
 		if builtin && f&FlagLegacy == 0 {
 			c.dbmsWarnings(s, c.expandValue(s, v), "main.cf")
 		}
 	}
-	for _, name := range names {
-		if v, ok := s.dict[name]; ok && !c.known(s, name) {
+	for _, name := range userNames {
+		if v, ok := s.get(name); ok && !s.user[name] {
 			s.unused = append(s.unused, fmt.Sprintf("%s: unused parameter: %s=%s", mainCf, name, v))
 		}
 	}
@@ -310,7 +339,7 @@ func (c *Config) fixed(s *state, name string) *fixedExp {
 	if s.info == nil || noShortcuts {
 		return nil
 	}
-	if _, ok := s.dict[name]; ok {
+	if _, ok := s.get(name); ok {
 		return nil
 	}
 	x := s.info.fixedDefault(s.tab, name)
@@ -318,7 +347,7 @@ func (c *Config) fixed(s *state, name string) *fixedExp {
 		return nil
 	}
 	for _, d := range x.deps {
-		if _, ok := s.dict[d]; ok {
+		if _, ok := s.get(d); ok {
 			return nil
 		}
 	}
@@ -410,7 +439,7 @@ func extpar(s string) (inner, err string) {
 // flagUser is pcf_flag_user_parameter for main.cf: a $name (or a
 // restriction class name) makes a main.cf parameter of that name known.
 func (c *Config) flagUser(s *state, name, mainCf string) {
-	if _, ok := s.dict[name]; ok {
+	if _, ok := s.get(name); ok {
 		if !c.known(s, name) {
 			if s.user == nil {
 				s.user = map[string]bool{}
@@ -451,7 +480,7 @@ func (c *Config) defaultValue(s *state, name string) (string, bool) {
 // lookup is pcf_lookup_parameter_value: main.cf, then the default of a
 // known parameter.
 func (c *Config) lookup(s *state, name string) (string, bool) {
-	if v, ok := s.dict[name]; ok {
+	if v, ok := s.get(name); ok {
 		return v, true
 	}
 	return c.defaultValue(s, name)
@@ -486,8 +515,7 @@ func (c *Config) expandDefault(s *state, name, value string) string {
 // dictEval is mail_conf_eval / dict_eval on main.cf alone.
 func (c *Config) dictEval(s *state, value string) string {
 	out, st := s.eng.expand(value, macRecurse, func(name string, _ int) (string, bool) {
-		v, ok := s.dict[name]
-		return v, ok
+		return s.get(name)
 	})
 	if st&macParseError != 0 {
 		panic(fatal{"dictionary mail_dict: macro processing error"})
@@ -497,7 +525,7 @@ func (c *Config) dictEval(s *state, value string) string {
 
 // mailConfLookupEval is mail_conf_lookup_eval.
 func (c *Config) mailConfLookupEval(s *state, name string) (string, bool) {
-	v, ok := s.dict[name]
+	v, ok := s.get(name)
 	if !ok {
 		return "", false
 	}

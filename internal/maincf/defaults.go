@@ -4,7 +4,6 @@ package maincf
 
 import (
 	"bufio"
-	_ "embed"
 	"fmt"
 	"io"
 	"slices"
@@ -47,9 +46,19 @@ type FlagDefaults interface {
 type Table struct {
 	values map[string]string
 	flags  map[string]ParamFlags
+	// scanFree is set for the built-in table as generated: gendefaults.go
+	// made sure that none of its defaults needs postconf's start-up scan
+	// (see tableInfo.scans), so prep does not scan them at run time.
+	scanFree bool
 
 	prepOnce sync.Once
 	info     *tableInfo
+}
+
+// param is one built-in parameter (see defaults_gen.go).
+type param struct {
+	name, value string
+	flags       ParamFlags
 }
 
 // tableInfo is what a Config's load would otherwise compute again for
@@ -81,22 +90,30 @@ type defaultScan struct {
 	warnings []string
 }
 
-// prep computes the table's tableInfo once.
+// prep computes the table's tableInfo once. The built-in table's defaults
+// are not scanned (scanFree): gendefaults.go checked that postconf reads
+// an empty main.cf without a warning, which it would print for a default
+// that refers to an unknown $name or does not scan cleanly
+// (TestBuiltinScanFree checks it again with scan).
 func (t *Table) prep() *tableInfo {
 	t.prepOnce.Do(func() {
-		in := &tableInfo{scans: map[string]defaultScan{}}
-		for _, name := range t.Names() {
-			f := t.flags[name]
-			if f&FlagHost != 0 {
+		in := &tableInfo{}
+		for name, f := range t.flags {
+			if _, ok := t.values[name]; ok && f&FlagHost != 0 {
 				in.host = append(in.host, name)
-				continue
 			}
-			if f&FlagRaw != 0 {
-				continue
-			}
-			if ds, unknown, _ := t.scan(name); unknown || len(ds.warnings) > 0 {
-				in.scans[name] = ds
-				in.scanNames = append(in.scanNames, name) // sorted: Names is
+		}
+		slices.Sort(in.host)
+		if !t.scanFree {
+			in.scans = map[string]defaultScan{}
+			for _, name := range t.Names() {
+				if t.flags[name]&(FlagHost|FlagRaw) != 0 {
+					continue
+				}
+				if ds, unknown, _ := t.scan(name); unknown || len(ds.warnings) > 0 {
+					in.scans[name] = ds
+					in.scanNames = append(in.scanNames, name) // sorted: Names is
+				}
 			}
 		}
 		t.info = in
@@ -256,12 +273,6 @@ func (t *Table) With(name, value string) *Table {
 	return n
 }
 
-//go:embed defaults.txt
-var defaultsTxt string
-
-//go:embed params.txt
-var paramsTxt string
-
 // buildDefaults overrides built-in defaults at link time, for distributions
 // whose Postfix is built with other directories than Debian's:
 //
@@ -282,9 +293,9 @@ func BuiltinDefaults() Defaults { return builtin() }
 
 func builtin() *Table {
 	builtinOnce.Do(func() {
-		t, err := parseDefaultsText(defaultsTxt, parseFlags(paramsTxt))
-		if err != nil {
-			panic("maincf: embedded defaults.txt: " + err.Error())
+		t := &Table{values: make(map[string]string, len(builtinParams)), flags: builtinFlags(), scanFree: true}
+		for _, p := range builtinParams {
+			t.values[p.name] = p.value
 		}
 		applyOverrides(t, buildDefaults)
 		builtinTable = t
@@ -292,25 +303,26 @@ func builtin() *Table {
 	return builtinTable
 }
 
+// builtinFlags returns the flags of the built-in parameters, shared by
+// every Table.
+var builtinFlags = sync.OnceValue(func() map[string]ParamFlags {
+	flags := map[string]ParamFlags{}
+	for _, p := range builtinParams {
+		if p.flags != 0 {
+			flags[p.name] = p.flags
+		}
+	}
+	return flags
+})
+
 // applyOverrides sets the "name=value;name=value" defaults of spec in t.
 func applyOverrides(t *Table, spec string) {
 	for _, kv := range strings.Split(spec, ";") {
 		if name, value, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(name) != "" {
 			t.values[strings.TrimSpace(name)] = strings.TrimSpace(value)
+			t.scanFree = false
 		}
 	}
-}
-
-func parseFlags(text string) map[string]ParamFlags {
-	flags := map[string]ParamFlags{}
-	kinds := map[string]ParamFlags{"raw": FlagRaw, "readonly": FlagReadOnly, "legacy": FlagLegacy, "host": FlagHost}
-	for _, l := range strings.Split(text, "\n") {
-		kind, name, ok := strings.Cut(l, " ")
-		if ok && kinds[kind] != 0 {
-			flags[name] |= kinds[kind]
-		}
-	}
-	return flags
 }
 
 // ParseDefaults builds a Table from the output of "postconf -d" of another
@@ -318,7 +330,7 @@ func parseFlags(text string) map[string]ParamFlags {
 // are used without running postconf per instance. Parameter flags come from
 // the built-in Postfix 3.7 list; legacy parameters default to "".
 func ParseDefaults(r io.Reader) (*Table, error) {
-	return parseDefaults(r, parseFlags(paramsTxt))
+	return parseDefaults(r, builtinFlags())
 }
 
 func parseDefaults(r io.Reader, flags map[string]ParamFlags) (*Table, error) {
@@ -340,27 +352,6 @@ func parseDefaults(r io.Reader, flags map[string]ParamFlags) (*Table, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read postconf -d output: %w", err)
-	}
-	addLegacy(t, flags)
-	return t, nil
-}
-
-// parseDefaultsText is parseDefaults for text in memory (the embedded
-// defaults.txt, without CRs): names and values are cut from text, not
-// copied line by line.
-func parseDefaultsText(text string, flags map[string]ParamFlags) (*Table, error) {
-	t := &Table{values: make(map[string]string, strings.Count(text, "\n")+len(flags)), flags: flags}
-	for n := 1; text != ""; n++ {
-		l, rest, _ := strings.Cut(text, "\n")
-		text = rest
-		if l == "" || l[0] == '#' {
-			continue
-		}
-		np, ne, vp, ve, msg := splitNamevalAt(l)
-		if msg != "" {
-			return nil, fmt.Errorf("postconf -d output, line %d: %s", n, msg)
-		}
-		t.values[l[np:ne]] = l[vp:ve]
 	}
 	addLegacy(t, flags)
 	return t, nil

@@ -1,7 +1,6 @@
 package maincf
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,13 +94,13 @@ func checkName(name string) error {
 // edit rewrites f.data the way postconf/postconf_edit.c pcf_edit_main
 // does, physical line by physical line, and re-parses the result.
 func (f *File) edit(mode editMode, name, value string) bool {
-	var out bytes.Buffer
+	var out strings.Builder
 	out.Grow(len(f.data) + len(name) + len(value) + 4)
 	interesting := false
 	found := 0
 	data := f.data
 	for len(data) > 0 {
-		n := bytes.IndexByte(data, '\n') + 1
+		n := strings.IndexByte(data, '\n') + 1
 		if n == 0 {
 			n = len(data)
 		}
@@ -114,32 +113,32 @@ func (f *File) edit(mode editMode, name, value string) bool {
 		switch {
 		case i == len(line) || line[i] == '#':
 			// Comment, blank or white-space-only line: always kept.
-			out.Write(line)
+			out.WriteString(line)
 		case i > 0:
 			// Continuation line.
 			switch {
 			case !interesting:
-				out.Write(line)
+				out.WriteString(line)
 			case mode == editComment:
 				out.WriteByte('#')
-				out.Write(line)
+				out.WriteString(line)
 			}
 		default:
 			k := 0
 			for k < len(line) && !strings.ContainsRune(" \t\r\n=", rune(line[k])) {
 				k++
 			}
-			interesting = string(line[:k]) == name
+			interesting = line[:k] == name
 			switch {
 			case !interesting:
-				out.Write(line)
+				out.WriteString(line)
 			case mode == editSet:
 				found++
 				out.WriteString(name + " = " + value + "\n")
 			case mode == editComment:
 				found++
 				out.WriteByte('#')
-				out.Write(line)
+				out.WriteString(line)
 			default:
 				found++
 			}
@@ -149,7 +148,7 @@ func (f *File) edit(mode editMode, name, value string) bool {
 		out.WriteString(name + " = " + value + "\n")
 	}
 	old := f.data
-	f.data = out.Bytes()
+	f.data = out.String()
 	if err := f.parse(); err != nil {
 		// Cannot happen for a file that parsed before: an edit only
 		// replaces or drops whole logical lines, or appends a valid one

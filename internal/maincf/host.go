@@ -35,7 +35,7 @@ func onceValues[T any](f func() (T, error)) func() (T, error) {
 }
 
 func (c *Config) hostDefault(s *state, name string) string {
-	if v, ok := s.host[name]; ok {
+	if v, ok := s.hostValue(name); ok {
 		return v
 	}
 	var v string
@@ -66,15 +66,33 @@ func (c *Config) hostDefault(s *state, name string) string {
 	return v
 }
 
-func (s *state) setHost(name, v string) {
-	if s.host == nil {
-		s.host = map[string]string{}
+// hostValue is a host parameter's default, once computed.
+type hostValue struct{ name, value string }
+
+func (s *state) hostValue(name string) (string, bool) {
+	for _, h := range s.host {
+		if h.name == name {
+			return h.value, true
+		}
 	}
-	s.host[name] = v
+	return "", false
+}
+
+func (s *state) setHost(name, v string) {
+	for i := range s.host {
+		if s.host[i].name == name {
+			s.host[i].value = v
+			return
+		}
+	}
+	if s.host == nil {
+		s.host = s.hostBuf[:0] // four, in the built-in table
+	}
+	s.host = append(s.host, hostValue{name, v})
 }
 
 func (c *Config) checkMyhostname(s *state) string {
-	if v, ok := s.host["myhostname"]; ok {
+	if v, ok := s.hostValue("myhostname"); ok {
 		return v
 	}
 	h, err := hostname()

@@ -11,11 +11,14 @@
 // would print, including postconf's notion of which parameter names are
 // known at all. Nothing here spawns a process: this is what lets the
 // generator and the postmulti shim read a hundred instances in the time
-// postconf starts once. What postconf's start-up derives from the
-// defaults alone (the scan of every default, the expansion of defaults
-// that main.cf cannot affect) is computed once per process and Table, and
-// host facts (host name, interfaces) once per process at run time; per
-// main.cf, only what its own assignments can change is redone.
+// postconf starts once. The built-in defaults are Go source generated
+// from postconf -d (defaults_gen.go), not parsed at start-up. What
+// postconf's start-up derives from the defaults alone (the scan of every
+// default, the expansion of defaults that main.cf cannot affect) is
+// computed once per process and Table, the scan of the built-in defaults
+// at go generate time already; host facts (host name, interfaces) once
+// per process at run time. Per main.cf, only what its own assignments can
+// change is redone.
 //
 // The behaviour is checked against the real postconf by the differential
 // tests of this package (oracle_test.go, random_test.go). What they taught,
@@ -46,10 +49,10 @@
 package maincf
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 )
 
 // SyntaxError is a malformed main.cf line, reported like postconf does:
@@ -76,8 +79,9 @@ type Entry struct {
 type File struct {
 	Path string
 
-	data     []byte
+	data     string // names and values of one-line assignments are parts of it
 	entries  []Entry
+	prev     []int          // for each entry, the index of the previous assignment of its name, or -1
 	last     map[string]int // name -> index of its last assignment in entries
 	warnings []string
 	lwarn    int // warnings[:lwarn] are about logical lines, the rest about duplicates
@@ -89,7 +93,7 @@ type File struct {
 // exits with "fatal: PATH, line N: ..."). Non-fatal findings (see
 // Warnings) do not make Parse fail.
 func Parse(path string, data []byte) (*File, error) {
-	f := &File{Path: path, data: append([]byte(nil), data...)}
+	f := &File{Path: path, data: string(data)}
 	if err := f.parse(); err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func ReadFile(fsys fs.FS, name string) (*File, error) {
 }
 
 // Bytes returns the file's contents; for an unedited File, the input.
-func (f *File) Bytes() []byte { return append([]byte(nil), f.data...) }
+func (f *File) Bytes() []byte { return []byte(f.data) }
 
 // Lookup returns the raw (unexpanded) value of the last assignment to name,
 // exactly as Postfix daemons see it (white space inside the value kept).
@@ -124,11 +128,9 @@ func (f *File) Entries() []Entry { return append([]Entry(nil), f.entries...) }
 
 // Names returns the assigned parameter names in order of first appearance.
 func (f *File) Names() []string {
-	seen := make(map[string]bool, len(f.entries))
 	var names []string
-	for _, e := range f.entries {
-		if !seen[e.Name] {
-			seen[e.Name] = true
+	for i, e := range f.entries {
+		if f.prev[i] < 0 {
 			names = append(names, e.Name)
 		}
 	}
@@ -154,8 +156,8 @@ func isAlnum(c byte) bool {
 }
 
 // cstr cuts s at its first NUL byte, as C string functions see it.
-func cstr(s []byte) []byte {
-	if i := bytes.IndexByte(s, 0); i >= 0 {
+func cstr(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
 		return s[:i]
 	}
 	return s
@@ -167,38 +169,36 @@ func cstr(s []byte) []byte {
 func (f *File) parse() error {
 	n := assignments(f.data)
 	f.entries = make([]Entry, 0, n)
+	f.prev = make([]int, 0, n)
 	f.last = make(map[string]int, n)
 	f.warnings = nil
 	f.gen++
 	r := lineReader{data: f.data}
-	// Names and values of one-line assignments are cut from one copy of
-	// the file, not allocated one by one.
-	text := string(f.data)
 	var lwarn, dwarn []string
 	defer func() {
 		f.warnings = append(lwarn, dwarn...)
 		f.lwarn = len(lwarn)
 	}()
 	for {
-		buf, off, first, ok := r.logical(f.Path, &lwarn)
+		buf, first, ok := r.logical(f.Path, &lwarn)
 		if !ok {
 			return nil
 		}
 		line := cstr(buf)
 		np, ne, vp, ve, msg := splitNamevalAt(line)
 		if msg != "" {
-			return &SyntaxError{Path: f.Path, Line: first, Msg: msg + ": \"" + string(line) + "\""}
+			return &SyntaxError{Path: f.Path, Line: first, Msg: msg + ": \"" + line + "\""}
 		}
-		var name, value string
-		if off >= 0 {
-			name, value = text[off+np:off+ne], text[off+vp:off+ve]
-		} else {
-			name, value = string(line[np:ne]), string(line[vp:ve])
+		name, value := line[np:ne], line[vp:ve]
+		prev := -1
+		if i, dup := f.last[name]; dup {
+			prev = i
+			if f.entries[i].Value != value {
+				dwarn = append(dwarn, fmt.Sprintf("%s, line %d: overriding earlier entry: %s=%s",
+					f.Path, first, name, f.entries[i].Value))
+			}
 		}
-		if i, dup := f.last[name]; dup && f.entries[i].Value != value {
-			dwarn = append(dwarn, fmt.Sprintf("%s, line %d: overriding earlier entry: %s=%s",
-				f.Path, first, name, f.entries[i].Value))
-		}
+		f.prev = append(f.prev, prev)
 		f.last[name] = len(f.entries)
 		f.entries = append(f.entries, Entry{Name: name, Value: value, Line: first})
 	}
@@ -206,13 +206,13 @@ func (f *File) parse() error {
 
 // assignments returns how many logical lines data has at most: the lines
 // that start with neither white space nor '#' (to size what parse fills).
-func assignments(data []byte) int {
+func assignments(data string) int {
 	n := 0
 	for i := 0; i < len(data); {
 		if c := data[i]; c != '#' && !isSpace(c) {
 			n++
 		}
-		j := bytes.IndexByte(data[i:], '\n')
+		j := strings.IndexByte(data[i:], '\n')
 		if j < 0 {
 			break
 		}
@@ -223,53 +223,55 @@ func assignments(data []byte) int {
 
 // lineReader reads logical lines the way readllines() does.
 type lineReader struct {
-	data   []byte
+	data   string
 	pos    int
 	lineno int
 }
 
 // logical returns the next logical line (physical lines joined without
 // their newlines, leading white space of continuation lines kept, comment
-// and blank lines anywhere dropped), its offset in data when it is one
-// physical line (and then a slice of data, not to be changed) or -1, the
-// number of its first non-blank physical line, and false at the end of
-// input.
-func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, int, bool) {
+// and blank lines anywhere dropped), the number of its first non-blank
+// physical line, and false at the end of input. A logical line that is
+// one physical line is a part of data, not a copy.
+func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool) {
 	for {
-		var buf []byte
-		off := -1
+		var line string
+		var joined []byte // line, once it spans physical lines
 		first := 0
 		for {
 			start := r.pos
-			if i := bytes.IndexByte(r.data[start:], '\n'); i >= 0 {
+			if i := strings.IndexByte(r.data[start:], '\n'); i >= 0 {
 				r.pos = start + i
 			} else {
 				r.pos = len(r.data)
 			}
-			line := r.data[start:r.pos]
+			phys := r.data[start:r.pos]
 			eof := r.pos >= len(r.data)
 			if !eof {
 				r.pos++ // the newline
 			}
-			if !eof || len(line) > 0 {
+			if !eof || len(phys) > 0 {
 				r.lineno++
 			}
 			i := 0
-			for i < len(line) && isSpace(line[i]) {
+			for i < len(phys) && isSpace(phys[i]) {
 				i++
 			}
-			if i < len(line) && line[i] != '#' {
-				if len(buf) == 0 {
+			if i < len(phys) && phys[i] != '#' {
+				switch {
+				case line == "":
 					first = r.lineno
-					buf, off = line[:len(line):len(line)], start // appending copies
-				} else {
-					buf, off = append(buf, line...), -1
+					line = phys
+				case joined == nil:
+					joined = append(append(make([]byte, 0, len(line)+len(phys)), line...), phys...)
+				default:
+					joined = append(joined, phys...)
 				}
 			}
 			if eof {
 				break
 			}
-			if len(buf) > 0 {
+			if line != "" {
 				if r.pos >= len(r.data) {
 					break
 				}
@@ -278,22 +280,25 @@ func (r *lineReader) logical(path string, warnings *[]string) ([]byte, int, int,
 				}
 			}
 		}
-		if len(buf) > 0 && isSpace(buf[0]) {
+		if joined != nil {
+			line = string(joined)
+		}
+		if line != "" && isSpace(line[0]) {
 			// Continuation text without a preceding logical line:
 			// readllines() warns and ignores it.
-			c := cstr(buf)
+			c := cstr(line)
 			if len(c) > 30 {
 				c = c[:30]
 			}
 			more := ""
-			if len(buf) > 30 {
+			if len(line) > 30 {
 				more = "..."
 			}
 			*warnings = append(*warnings, fmt.Sprintf("%s: logical line must not start with whitespace: \"%s%s\"",
 				path, c, more))
 			continue
 		}
-		return buf, off, first, len(buf) > 0
+		return line, first, line != ""
 	}
 }
 

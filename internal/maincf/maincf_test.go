@@ -343,6 +343,33 @@ func TestBuildOverrides(t *testing.T) {
 	}
 }
 
+// TestBuiltinScanFree: the built-in table skips the start-up scan of its
+// defaults (Table.scanFree) because none needs it; a copy that is scanned
+// must find the same, and an override must bring the scan back.
+func TestBuiltinScanFree(t *testing.T) {
+	b := builtin()
+	if !b.scanFree {
+		t.Fatal("the built-in table is scanned at run time")
+	}
+	scanned := b.With("config_directory", "/etc/postfix") // the same value, scanned
+	if scanned.scanFree {
+		t.Fatal("With kept scanFree")
+	}
+	got, want := b.prep(), scanned.prep()
+	if len(want.scanNames) != 0 || len(got.scanNames) != 0 {
+		t.Errorf("defaults that need the start-up scan: %v; regenerate defaults_gen.go and let prep scan them", want.scanNames)
+	}
+	if !reflect.DeepEqual(got.host, want.host) || !reflect.DeepEqual(got.host, []string{"mydomain", "myhostname", "mynetworks", "process_id"}) {
+		t.Errorf("host parameters %v, scanned %v", got.host, want.host)
+	}
+	tb := builtin().With("x_probe", "")
+	tb.scanFree = true
+	applyOverrides(tb, "daemon_directory=/usr/libexec/postfix")
+	if tb.scanFree {
+		t.Error("applyOverrides kept scanFree")
+	}
+}
+
 // TestExpansionBudget: an exponential expansion, on which postconf runs
 // until killed, ends in an error instead of hanging a generator.
 func TestExpansionBudget(t *testing.T) {

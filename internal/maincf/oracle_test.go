@@ -133,7 +133,7 @@ func emulate(dir string, data []byte, x bool, names []string) outcome {
 		sort.Strings(o.Warnings)
 		return o
 	}
-	f := &File{Path: dir + "/main.cf", data: data}
+	f := &File{Path: dir + "/main.cf", data: string(data)}
 	if err := f.parse(); err != nil {
 		warn = append(warn, f.warnings...)
 		o.Fatal, o.Code = msgText(err.Error()), 1
