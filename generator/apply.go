@@ -18,22 +18,19 @@ import (
 func Apply(t Tree, dir string) []error {
 	var errs []error
 	made := map[string]bool{}
-	last := "" // the previous entry's parent, made: in a sorted tree, siblings follow each other
 	for _, e := range t.Entries {
 		if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
 			errs = append(errs, fmt.Errorf("refusing to write %q outside %s", e.Path, dir))
 			continue
 		}
 		name := filepath.Join(dir, filepath.FromSlash(e.Path))
-		parent := filepath.Dir(name)
-		if parent != last && !made[parent] {
+		if parent := filepath.Dir(name); !made[parent] {
 			if err := mkdir(parent); err != nil {
 				errs = append(errs, fmt.Errorf("create directory: %w", err))
 				continue
 			}
 			made[parent] = true
 		}
-		last = parent
 		var err error
 		if e.IsLink() {
 			err = os.Symlink(e.Target, name)

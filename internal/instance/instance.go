@@ -431,8 +431,8 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 	return set, nil
 }
 
-// Options are LoadWith's settings. The zero value is Load's, but for
-// NoMasterCF.
+// Options are LoadWith's settings. The zero value reads as postmulti
+// does; Load sets NoMasterCF on top.
 type Options struct {
 	// Defaults are the compiled-in defaults; nil means
 	// maincf.BuiltinDefaults.
