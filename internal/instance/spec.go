@@ -64,7 +64,9 @@ func (in *Instance) Runnable() (Spec, error) {
 //     mount is the directory it shows). The first instance keeps what it
 //     holds.
 //
-// Each skipped instance gets one reason, the first of these.
+// Each skipped instance gets one reason, the first of these: a Problem
+// whose Err names the file (and line) at fault and wraps the reason
+// itself (errors.Unwrap).
 func Resolve(list []Instance, fsys fs.FS) {
 	if len(list) == 0 {
 		return
@@ -136,7 +138,7 @@ func (r *resolver) problem(in *Instance, param string, kind Kind, format string,
 	if p.Line > 0 {
 		where = fmt.Sprintf("%s, line %d", p.Path, p.Line)
 	}
-	p.Err = fmt.Errorf("%s: %s", where, fmt.Sprintf(format, a...))
+	p.Err = fmt.Errorf("%s: %w", where, fmt.Errorf(format, a...))
 	return p
 }
 
