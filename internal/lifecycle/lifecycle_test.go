@@ -632,20 +632,6 @@ func TestStatusDisagreements(t *testing.T) {
 	}
 }
 
-func TestReloadSystemdWith(t *testing.T) {
-	f := systemdfake.NewFake()
-	if err := ReloadSystemdWith(context.Background(), f); err != nil {
-		t.Fatal(err)
-	}
-	f.Fail(systemdfake.OpDaemonReload, "", systemdfake.ErrFakeBus())
-	if err := ReloadSystemdWith(context.Background(), f); err == nil || !strings.HasPrefix(err.Error(), "daemon-reload: ") {
-		t.Errorf("err = %v", err)
-	}
-	if got := f.Recorded(); len(got) != 2 || got[0].Op != systemdfake.OpDaemonReload {
-		t.Errorf("calls %v", got)
-	}
-}
-
 func TestInstanceUnitInCgroup(t *testing.T) {
 	for in, want := range map[string]string{
 		"0::/system.slice/system-postfix.slice/postfix@postfix-out.service\n": "postfix@postfix-out.service",
