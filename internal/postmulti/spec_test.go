@@ -10,6 +10,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/lifecycle"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd/systemdfake"
 )
 
@@ -228,7 +229,14 @@ func TestPostfixStartSkipsWhatTheGeneratorSkips(t *testing.T) {
 	write("etc/postfix-a/main.cf", "queue_directory = /var/spool/postfix-a\ndata_directory = /var/lib/postfix-a\nmulti_instance_enable = yes\n")
 	write("etc/postfix-plus/main.cf", "queue_directory = /var/spool/postfix-plus\ndata_directory = /var/lib/postfix-plus\nmulti_instance_name = postfix-plus\nmulti_instance_group = mail+relay\nmulti_instance_enable = yes\n")
 	l := &sdLifecycle{fake: systemdfake.NewFake()}
+	// What systemd says of the unit the generator did not write: the bare
+	// template, without drop-in. It must not be asked about (every
+	// -p start would reload systemd for it), let alone started.
+	l.fake.Set(systemd.UnitStatus{Name: "postfix@postfix-plus.service", LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service"})
 	_, stderr, code := runWithin(t, root, l, "-p", "start")
+	if r := l.jobs(systemdfake.OpDaemonReload); len(r) != 0 {
+		t.Errorf("-p start reloaded systemd %d times", len(r))
+	}
 	want := []string{"postfix@-.service", "postfix@mx-in.service", `postfix@etc-postfix\x2da.service`}
 	if got := l.jobs(systemdfake.OpStart); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("started %q, want %q", got, want)
