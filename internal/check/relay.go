@@ -65,8 +65,8 @@ func (c *checker) relays() {
 				}
 				c.add(Finding{Severity: Error, Instance: x.label, File: d.file, Line: d.line, order: x.order,
 					Check: CheckHostnameLoop,
-					Message: fmt.Sprintf("%s sends mail to %s (instance %s), which has the same myhostname %s: its SMTP server greets with this instance's own name and mail bounces with \"mail for %s loops back to myself\"",
-						what, d.to, y.label, mine, d.to.Addr()),
+					Message: fmt.Sprintf("%s sends mail to %s, where instance %s listens with the same myhostname %s: it greets with this instance's own name, and the mail bounces (\"mail for … loops back to myself\")",
+						what, d.to, y.label, mine),
 					Fix: fmt.Sprintf("give one of them another myhostname: postmulti -i %s -x postconf -e myhostname=NAME", y.label)})
 			}
 		}
@@ -153,12 +153,13 @@ func (c *checker) destinations(x *inst) []dest {
 			}
 		}
 	}
-	for _, m := range maincf.SplitList(expand(x.Instance, "transport_maps")) {
+	for _, m := range splitMapList(expand(x.Instance, "transport_maps")) {
 		typ, name, ok := strings.Cut(m, ":")
 		if !ok {
 			continue
 		}
 		var entries []mapEntry
+		label := m
 		switch typ {
 		case "texthash", "regexp", "pcre":
 			data, err := readText(c.fsys, name)
@@ -169,13 +170,44 @@ func (c *checker) destinations(x *inst) []dest {
 			entries = textMap(name, data, typ != "texthash")
 		case "inline":
 			entries = inlineMap(x.MainCF, paramLine(x.Instance, "transport_maps"), name)
+			label = "inline:"
 		default:
 			c.note("%s: transport_maps %s is not checked (only Postfix reads %s: maps; texthash:, inline:, regexp: and pcre: are read)", x.label, m, typ)
 			continue
 		}
 		for _, e := range entries {
-			value(fmt.Sprintf("transport_maps %s:%s entry %q", typ, e.file, e.key), e.value, e.file, e.line)
+			value(fmt.Sprintf("transport_maps %s entry %q", label, e.key), e.value, e.file, e.line)
 		}
+	}
+	return out
+}
+
+// splitMapList splits a list of maps on commas and white space, as
+// Postfix does with mystrtokq: a "{ … }" group stays in one piece
+// ("inline:{ a=b, c=d }").
+func splitMapList(s string) []string {
+	var out []string
+	start, depth := -1, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '{':
+			depth++
+		case c == '}' && depth > 0:
+			depth--
+		case depth == 0 && (c == ',' || isBlank(c)):
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
 	}
 	return out
 }
