@@ -106,7 +106,7 @@ func prepare(t *testing.T, name string) testCase {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tree, _ := generator.Plan(set, generator.Options{})
+			tree := generator.Plan(set, generator.Options{})
 			out := filepath.Join(tc.tree, "run/systemd/generator")
 			if errs := generator.Apply(tree, out); len(errs) > 0 {
 				t.Fatal(errs)

@@ -173,7 +173,7 @@ func (c *checker) listen() {
 	c.env = env{hosts: loadHosts(hostsData), services: loadServices(servicesData)}
 	e := c.env
 	for _, x := range c.insts {
-		name := path.Join(x.ConfigDir, "master.cf")
+		name := path.Join(x.spec.ConfigDir, "master.cf")
 		data, err := readText(c.fsys, name)
 		if err != nil {
 			c.note("%s: cannot read %s (%v): its services are not checked", x.label, name, errText(err))

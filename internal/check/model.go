@@ -11,18 +11,17 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
-// This file is the only place where the checks meet the instance model:
-// which instances exist, what their units are called and where their
-// generated drop-in lives, and how the loader's problems read. The
-// project's single source of truth for those rules is being built (issue
-// 10); when it lands, only this file changes.
+// This file is where the checks meet the instance model: which instances
+// can run, what their units are called and where their generated drop-in
+// lives (instance.Spec, decided by instance.Resolve), and how the
+// loader's problems read.
 
-// inst is one instance as the checks see it.
+// inst is one instance that can run, as the checks see it.
 type inst struct {
 	*instance.Instance
-	label string // how findings name it
-	unit  string // its systemd unit, "" when it has none
-	order int    // its start-order position (0 for the default)
+	spec  instance.Spec // its units and cleaned directories
+	label string        // how findings name it
+	order int           // its start-order position (0 for the default)
 
 	master    *masterCF // nil when master.cf cannot be read
 	listeners []listener
@@ -38,16 +37,19 @@ type checker struct {
 	env      env // name and port resolution, set by listen
 }
 
-// load turns the instance set into insts.
+// load keeps the instances that can run (instance.Resolve decided, in
+// Load); those that cannot are reported by problems.
 func (c *checker) load() {
 	if c.in.Set == nil {
 		return
 	}
 	for i := range c.in.Set.Instances {
 		in := &c.in.Set.Instances[i]
-		x := &inst{Instance: in, label: label(in), order: in.Position}
-		x.unit, _ = unitName(in)
-		c.insts = append(c.insts, x)
+		spec, err := in.Runnable()
+		if err != nil {
+			continue
+		}
+		c.insts = append(c.insts, &inst{Instance: in, spec: spec, label: label(in), order: in.Position})
 	}
 }
 
@@ -63,17 +65,11 @@ func label(in *instance.Instance) string {
 	return in.Name
 }
 
-// unitName is the instance's unit (instance.UnitName until the single
-// source of truth lands).
-func unitName(in *instance.Instance) (string, error) { return in.UnitName() }
-
-// dropInPath is where the generator writes the instance's drop-in.
-func dropInPath(unit string) string {
-	return "/run/systemd/generator/" + unit + ".d/50-instance.conf"
-}
-
 // generatorDir is the generator's output directory.
 const generatorDir = "/run/systemd/generator"
+
+// dropInPath is where the generator writes the instance's drop-in.
+func (x *inst) dropInPath() string { return generatorDir + "/" + x.spec.DropIn }
 
 func (c *checker) add(f Finding) { c.findings = append(c.findings, f) }
 
@@ -111,6 +107,7 @@ func (c *checker) problems() {
 		return
 	}
 	for _, p := range c.in.Set.Problems {
+		// Named by its config directory: its name may be the problem.
 		f := Finding{Severity: Error, Instance: p.ConfigDir, File: p.Path, Line: p.Line, order: p.Position,
 			Message: problemText(p)}
 		switch p.Kind {
@@ -134,8 +131,11 @@ func (c *checker) problems() {
 			if strings.Contains(f.Message, "group") {
 				f.Fix = "use a group of letters, digits and \"-_.:\" only: postmulti -i " + p.ConfigDir + " -G NEWGROUP -e assign"
 			} else {
-				f.Fix = "use a name \"postfix-…\" of letters, digits and \"-_.:\" only: postmulti -i " + p.ConfigDir + " -I postfix-NEWNAME -e assign"
+				f.Fix = "use a name of letters, digits and \"-_.:\" only: postmulti -i " + p.ConfigDir + " -I postfix-NEWNAME -e assign"
 			}
+		case instance.BadPath:
+			f.Check = CheckUnitName
+			f.Fix = "use directories of letters, digits and \"/._-+:@,=~\" only, without \"..\""
 		default:
 			f.Check = CheckUnreadable
 			f.Fix = "correct the file; until then no unit runs this instance"

@@ -136,7 +136,7 @@ func (c *checker) destinations(x *inst) []dest {
 		if v == "" {
 			continue
 		}
-		value(p, v, x.MainCF, paramLine(x.Instance, p))
+		value(p, v, x.spec.MainCF, paramLine(x.Instance, p))
 	}
 	if x.master != nil {
 		for _, s := range x.master.Services {
@@ -169,7 +169,7 @@ func (c *checker) destinations(x *inst) []dest {
 			}
 			entries = textMap(name, data, typ != "texthash")
 		case "inline":
-			entries = inlineMap(x.MainCF, paramLine(x.Instance, "transport_maps"), name)
+			entries = inlineMap(x.spec.MainCF, paramLine(x.Instance, "transport_maps"), name)
 			label = "inline:"
 		default:
 			c.note("%s: transport_maps %s is not checked (only Postfix reads %s: maps; texthash:, inline:, regexp: and pcre: are read)", x.label, m, typ)

@@ -18,44 +18,44 @@ func (c *checker) units() {
 		return
 	}
 	for _, x := range c.insts {
-		if !x.Enabled || x.unit == "" {
+		if !x.Enabled {
 			continue
 		}
-		dropIn := dropInPath(x.unit)
+		unit, dropIn := x.spec.Unit, x.dropInPath()
 		dst, derr := fs.Stat(c.fsys, fsPath(dropIn))
 		known, stale, why := derr == nil, false, ""
 		if c.in.Systemd != nil {
-			st, err := c.in.Systemd.UnitStatus(c.ctx, x.unit)
+			st, err := c.in.Systemd.UnitStatus(c.ctx, unit)
 			if err != nil {
-				c.note("%s: cannot ask systemd about %s: %v", x.label, x.unit, err)
+				c.note("%s: cannot ask systemd about %s: %v", x.label, unit, err)
 			} else {
 				// A template instance always loads; the generator's
 				// drop-in is what makes it this instance.
 				known = st.LoadState == "loaded" && slices.Contains(st.DropInPaths, dropIn)
 				if st.NeedDaemonReload {
-					stale, why = true, "systemd says "+x.unit+" needs a daemon-reload"
+					stale, why = true, "systemd says "+unit+" needs a daemon-reload"
 				}
 			}
 		}
 		line := paramLine(x.Instance, "multi_instance_enable")
 		if !known {
-			c.add(Finding{Severity: Error, Instance: x.label, File: x.MainCF, Line: line, order: x.order,
+			c.add(Finding{Severity: Error, Instance: x.label, File: x.spec.MainCF, Line: line, order: x.order,
 				Check: CheckUnitUnknown,
 				Message: fmt.Sprintf("enabled, but systemd does not know it as %s (no %s): the generator has not run since the instance was added, so nothing starts it",
-					x.unit, dropIn),
+					unit, dropIn),
 				Fix: "systemctl daemon-reload"})
 			continue
 		}
 		if derr == nil {
-			if mst, err := fs.Stat(c.fsys, fsPath(x.MainCF)); err == nil && mst.ModTime().After(dst.ModTime()) {
+			if mst, err := fs.Stat(c.fsys, fsPath(x.spec.MainCF)); err == nil && mst.ModTime().After(dst.ModTime()) {
 				stale = true
-				why = fmt.Sprintf("%s (%s) is newer than its generated drop-in %s (%s)", x.MainCF, stamp(mst.ModTime()), dropIn, stamp(dst.ModTime()))
+				why = fmt.Sprintf("%s (%s) is newer than its generated drop-in %s (%s)", x.spec.MainCF, stamp(mst.ModTime()), dropIn, stamp(dst.ModTime()))
 			}
 		}
 		if stale {
-			c.add(Finding{Severity: Warning, Instance: x.label, File: x.MainCF, order: x.order,
+			c.add(Finding{Severity: Warning, Instance: x.label, File: x.spec.MainCF, order: x.order,
 				Check:   CheckDaemonReload,
-				Message: why + ": " + x.unit + " may not match main.cf",
+				Message: why + ": " + unit + " may not match main.cf",
 				Fix:     "systemctl daemon-reload"})
 		}
 	}
@@ -88,12 +88,12 @@ func (c *checker) debian() {
 		line := paramLine(x.Instance, "multi_instance_enable")
 		switch {
 		case etc != "" && !x.Enabled:
-			c.add(Finding{Severity: Warning, Instance: x.label, File: x.MainCF, Line: line, order: x.order,
+			c.add(Finding{Severity: Warning, Instance: x.label, File: x.spec.MainCF, Line: line, order: x.order,
 				Check:   CheckDebianEnable,
 				Message: fmt.Sprintf("systemctl enable made it start at boot (%s), but multi_instance_enable = no", etc),
 				Fix:     fmt.Sprintf("postmulti -i %s -e enable, or systemctl disable %s", x.label, path.Base(etc))})
 		case etc == "" && gen == "" && x.Enabled:
-			c.add(Finding{Severity: Warning, Instance: x.label, File: x.MainCF, Line: line, order: x.order,
+			c.add(Finding{Severity: Warning, Instance: x.label, File: x.spec.MainCF, Line: line, order: x.order,
 				Check:   CheckDebianEnable,
 				Message: fmt.Sprintf("multi_instance_enable = yes, but nothing starts it at boot: Debian 13 starts only what \"systemctl enable\" enabled (%s)", strings.Join(cands, " or ")),
 				Fix:     fmt.Sprintf("systemctl enable %s, or postmulti -i %s -e disable", cands[len(cands)-1], x.label)})
@@ -104,11 +104,8 @@ func (c *checker) debian() {
 // debianUnits are the units that run x on Debian 13: ours, and Debian's
 // own postfix@X.service for /etc/postfix-X.
 func debianUnits(x *inst) []string {
-	var out []string
-	if x.unit != "" {
-		out = append(out, x.unit)
-	}
-	dir := path.Clean(x.ConfigDir)
+	out := []string{x.spec.Unit}
+	dir := x.spec.ConfigDir
 	if suffix, ok := strings.CutPrefix(dir, "/etc/postfix-"); ok && suffix != "" && !strings.Contains(suffix, "/") {
 		if u := "postfix@" + systemdEscape(suffix) + ".service"; !slices.Contains(out, u) {
 			out = append(out, u)
