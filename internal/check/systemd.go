@@ -75,16 +75,13 @@ func (c *checker) debian() {
 	if debianRelease(c.fsys) < 13 {
 		return
 	}
+	etcWants, genWants := wants(c.fsys, "/etc/systemd/system"), wants(c.fsys, generatorDir)
 	for _, x := range c.insts {
 		if x.Default {
 			continue
 		}
 		cands := debianUnits(x)
-		if len(cands) == 0 {
-			continue
-		}
-		etc := wantedBy(c.fsys, "/etc/systemd/system", cands)
-		gen := wantedBy(c.fsys, generatorDir, cands)
+		etc, gen := first(etcWants, cands), first(genWants, cands)
 		line := paramLine(x.Instance, "multi_instance_enable")
 		switch {
 		case etc != "" && !x.Enabled:
@@ -131,12 +128,13 @@ func systemdEscape(s string) string {
 	return b.String()
 }
 
-// wantedBy returns the first DIR/*.wants/UNIT (or .requires) link for
-// one of units, "" when there is none.
-func wantedBy(fsys fs.FS, dir string, units []string) string {
+// wants maps each unit that a DIR/*.wants/ or DIR/*.requires/ link
+// pulls in to its first such link.
+func wants(fsys fs.FS, dir string) map[string]string {
+	out := map[string]string{}
 	ents, err := fs.ReadDir(fsys, fsPath(dir))
 	if err != nil {
-		return ""
+		return out
 	}
 	for _, e := range ents {
 		if !strings.HasSuffix(e.Name(), ".wants") && !strings.HasSuffix(e.Name(), ".requires") {
@@ -148,9 +146,19 @@ func wantedBy(fsys fs.FS, dir string, units []string) string {
 			continue
 		}
 		for _, l := range links {
-			if slices.Contains(units, l.Name()) {
-				return path.Join(sub, l.Name())
+			if _, ok := out[l.Name()]; !ok {
+				out[l.Name()] = path.Join(sub, l.Name())
 			}
+		}
+	}
+	return out
+}
+
+// first returns the link of the first of units that m has, "" when none.
+func first(m map[string]string, units []string) string {
+	for _, u := range units {
+		if l, ok := m[u]; ok {
+			return l
 		}
 	}
 	return ""
