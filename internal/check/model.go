@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
-	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
 // This file is where the checks meet the instance model: which instances
@@ -183,13 +182,4 @@ func fsPath(name string) string {
 		return "."
 	}
 	return p
-}
-
-// boolParam is an instance's boolean parameter; def when unreadable.
-func boolParam(cfg *maincf.Config, name string, def bool) bool {
-	b, err := cfg.Bool(name)
-	if err != nil {
-		return def
-	}
-	return b
 }
