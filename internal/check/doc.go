@@ -21,9 +21,11 @@
 //     name and type replaces an earlier one. Error, or warning when one
 //     of the two instances is disabled.
 //   - shared-queue-directory, shared-data-directory, duplicate-name,
-//     duplicate-config-directory, unit-name, unreadable-instance: what
-//     the instance loader refuses (package instance); the instance then
-//     gets no unit. Errors.
+//     duplicate-config-directory, unit-name, unreadable-instance: why an
+//     instance cannot run, as instance.Load and instance.Resolve decide
+//     it (the one place that does; unit-name covers names, groups and
+//     directories that a unit cannot carry); the generator writes no unit
+//     for it. Errors. Such an instance is named by its config directory.
 //   - myhostname-loop: an instance sends mail (a next hop as below) to a
 //     loopback address where another instance with the same myhostname
 //     listens: that instance's SMTP server greets with the sender's own
@@ -49,6 +51,20 @@
 //     multi_instance_enable = no, or one with multi_instance_enable = yes
 //     that nothing starts at boot. Warning.
 //
+// # Use
+//
+// The command loads the instances and runs the checks on the same file
+// system; the systemd view is optional (systemd.Connect's Manager fits):
+//
+//	fsys := instance.DirFS("/")
+//	set, err := instance.Load(fsys, "/etc/postfix") // err: the default instance itself is unusable
+//	r := check.Run(ctx, check.Input{Set: set, FS: fsys, Systemd: mgr})
+//	r.WriteText(os.Stdout) // or r.WriteJSON
+//	os.Exit(r.ExitCode())
+//
+// Only the checks of instances that can run look at master.cf, next hops
+// and units; the others are reported as the reason they cannot run.
+//
 // # Exit status
 //
 // ExitCode is 0 when nothing was found, 1 when only warnings were, 2 when
@@ -60,7 +76,7 @@
 //
 //	schema_version  1; changes only when a field changes meaning or goes
 //	                away (fields may be added)
-//	instances       number of instances checked (the loaded ones)
+//	instances       number of instances checked: those that can run
 //	errors          number of findings of severity "error"
 //	warnings        number of findings of severity "warning"
 //	findings        array, in start order of the instances, then by file

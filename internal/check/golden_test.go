@@ -20,6 +20,9 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 )
 
+// The service manager the command connects to is a systemd view.
+var _ check.Units = systemd.Manager(nil)
+
 var update = flag.Bool("update", false, "rewrite testdata/*/expected.{txt,json} from check's output")
 
 // epoch is the modification time of every file of a test tree unless its
