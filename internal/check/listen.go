@@ -204,12 +204,18 @@ func (c *checker) listen() {
 					if !x.Enabled || !y.Enabled {
 						sev = Warning
 					}
-					whose := x.label + "'s"
+					whose := "instance " + x.label + "'s"
+					if x.Default {
+						whose = "the default instance's"
+					}
 					if x == y {
 						whose = "this instance's"
 					}
-					msg := fmt.Sprintf("service %s listens on %s, which %s service %s (%s:%d) also binds (on %s)",
-						ly.service, ly, whose, lx.service, x.master.Path, lx.line, lx)
+					msg := fmt.Sprintf("service %s listens on %s, which %s service %s (%s:%d) also binds",
+						ly.service, ly, whose, lx.service, x.master.Path, lx.line)
+					if lx.addr != ly.addr {
+						msg += fmt.Sprintf(" (on %s)", lx)
+					}
 					if sev == Warning {
 						msg += "; one of the two instances is disabled"
 					}

@@ -114,13 +114,13 @@ func (c *checker) problems() {
 			switch problemParam(p) {
 			case "queue_directory":
 				f.Check = CheckSharedQueue
-				f.Fix = "give each instance a queue_directory of its own (postmulti -e create uses /var/spool/NAME)"
+				f.Fix = "give each instance a queue_directory of its own: postconf -c " + p.ConfigDir + " -e queue_directory=/var/spool/NAME"
 			case "data_directory":
 				f.Check = CheckSharedData
-				f.Fix = "give each instance a data_directory of its own (postmulti -e create uses /var/lib/NAME)"
+				f.Fix = "give each instance a data_directory of its own: postconf -c " + p.ConfigDir + " -e data_directory=/var/lib/NAME"
 			case "multi_instance_name":
 				f.Check = CheckDuplicateName
-				f.Fix = "rename one of them: postmulti -i " + p.ConfigDir + " -I postfix-NEWNAME -e assign"
+				f.Fix = "rename one of them: postconf -c " + p.ConfigDir + " -e multi_instance_name=postfix-NEWNAME"
 			default:
 				f.Check = CheckDuplicateDir
 				f.Fix = "list each config directory once in multi_instance_directories"
@@ -128,9 +128,9 @@ func (c *checker) problems() {
 		case instance.BadName:
 			f.Check = CheckUnitName
 			if strings.Contains(f.Message, "group") {
-				f.Fix = "use a group of letters, digits and \"-_.:\" only: postmulti -i " + p.ConfigDir + " -G NEWGROUP -e assign"
+				f.Fix = "use a group of letters, digits and \"-_.:\" only: postconf -c " + p.ConfigDir + " -e multi_instance_group=NEWGROUP"
 			} else {
-				f.Fix = "use a name of letters, digits and \"-_.:\" only: postmulti -i " + p.ConfigDir + " -I postfix-NEWNAME -e assign"
+				f.Fix = "use a name of letters, digits and \"-_.:\" only: postconf -c " + p.ConfigDir + " -e multi_instance_name=postfix-NEWNAME"
 			}
 		case instance.BadPath:
 			f.Check = CheckUnitName

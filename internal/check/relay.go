@@ -67,7 +67,7 @@ func (c *checker) relays() {
 					Check: CheckHostnameLoop,
 					Message: fmt.Sprintf("%s sends mail to %s, where instance %s listens with the same myhostname %s: it greets with this instance's own name, and the mail bounces (\"mail for … loops back to myself\")",
 						what, d.to, y.label, mine),
-					Fix: fmt.Sprintf("give one of them another myhostname: postmulti -i %s -x postconf -e myhostname=NAME", y.label)})
+					Fix: fmt.Sprintf("give one of them another myhostname: postconf -c %s -e myhostname=NAME", y.spec.ConfigDir)})
 			}
 		}
 	}

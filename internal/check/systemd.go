@@ -33,7 +33,7 @@ func (c *checker) units() {
 				// drop-in is what makes it this instance.
 				known = st.LoadState == "loaded" && slices.Contains(st.DropInPaths, dropIn)
 				if st.NeedDaemonReload {
-					stale, why = true, "systemd says "+unit+" needs a daemon-reload"
+					stale, why = true, "systemd says the unit files or main.cf changed since it loaded "+unit
 				}
 			}
 		}
@@ -49,7 +49,7 @@ func (c *checker) units() {
 		if derr == nil {
 			if mst, err := fs.Stat(c.fsys, fsPath(x.spec.MainCF)); err == nil && mst.ModTime().After(dst.ModTime()) {
 				stale = true
-				why = fmt.Sprintf("%s (%s) is newer than its generated drop-in %s (%s)", x.spec.MainCF, stamp(mst.ModTime()), dropIn, stamp(dst.ModTime()))
+				why = fmt.Sprintf("main.cf (%s) is newer than the generated drop-in %s (%s)", stamp(mst.ModTime()), dropIn, stamp(dst.ModTime()))
 			}
 		}
 		if stale {
