@@ -10,7 +10,11 @@
 // a one-line fix. The checks:
 //
 //   - listen-conflict: two inet services of master.cf, of two instances
-//     or of one, bound to the same address and port. An inet service
+//     or of one, bound to the same address and port. Postfix sets
+//     SO_REUSEPORT, so both masters start: the kernel splits the
+//     connections between two sockets on one address, and gives every
+//     connection to an address to its own socket rather than to a
+//     wildcard one on the same port. An inet service
 //     listens on its own host part ("127.0.0.1:2525", "[::1]:smtp") or,
 //     without one, on inet_interfaces ("all": the wildcard, which clashes
 //     with every address of its family on that port), for the families

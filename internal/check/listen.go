@@ -31,11 +31,13 @@ func (l listener) covers(a netip.AddrPort) bool {
 	return l.addr.IsUnspecified() || l.addr == a.Addr()
 }
 
-// clashes reports whether l and o cannot both be bound: the same port and
-// family, and the same address or a wildcard on either side (Linux
-// refuses to bind a listening port's wildcard and one of its addresses
-// together, SO_REUSEADDR notwithstanding; Postfix sets IPV6_V6ONLY, so
-// the two families never clash).
+// clashes reports whether some connection could reach both l and o: the
+// same port and family, and the same address or a wildcard on either side
+// (Postfix sets IPV6_V6ONLY, so the families never meet). Binding never
+// fails then: Postfix sets SO_REUSEPORT, and masters run as root. With the
+// same address, the kernel splits the connections between the two; with
+// a wildcard and an address, the address's socket takes every connection
+// to it, and the wildcard's never sees one.
 func (l listener) clashes(o listener) bool {
 	if l.port != o.port || l.addr.Is4() != o.addr.Is4() {
 		return false
@@ -211,17 +213,25 @@ func (c *checker) listen() {
 					if x == y {
 						whose = "this instance's"
 					}
-					msg := fmt.Sprintf("service %s listens on %s, which %s service %s (%s:%d) also binds",
-						ly.service, ly, whose, lx.service, x.master.Path, lx.line)
-					if lx.addr != ly.addr {
-						msg += fmt.Sprintf(" (on %s)", lx)
+					other := fmt.Sprintf("%s service %s (%s:%d)", whose, lx.service, x.master.Path, lx.line)
+					var msg string
+					switch {
+					case lx.addr == ly.addr:
+						msg = fmt.Sprintf("service %s listens on %s, as does %s: both bind it (Postfix sets SO_REUSEPORT) and the kernel splits the connections between them",
+							ly.service, ly, other)
+					case lx.addr.IsUnspecified():
+						msg = fmt.Sprintf("service %s listens on %s, and %s on %s: connections to %s all go to this service, never to that one",
+							ly.service, ly, other, lx, ly)
+					default:
+						msg = fmt.Sprintf("service %s listens on %s, and %s on %s: connections to %s all go to that service, never to this one",
+							ly.service, ly, other, lx, lx)
 					}
 					if sev == Warning {
 						msg += "; one of the two instances is disabled"
 					}
 					c.add(Finding{Severity: sev, Instance: y.label, File: y.master.Path, Line: ly.line, order: y.order,
 						Check: CheckListen, Message: msg,
-						Fix: "give one of the two services another port or address (or inet_interfaces), or disable it"})
+						Fix: "give one of the two services another address or port, or disable one of them"})
 				}
 			}
 		}

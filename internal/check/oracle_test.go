@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestMasterCFAgainstPostconf parses every master.cf of the test trees
@@ -77,37 +77,83 @@ func TestMasterCFAgainstPostconf(t *testing.T) {
 	}
 }
 
-// TestClashesAsTheKernel binds pairs of listening sockets the way Postfix
-// does (SO_REUSEADDR; IPV6_V6ONLY for IPv6) and checks that clashes says
-// a pair clashes exactly when the kernel refuses the second bind.
+// TestClashesAsTheKernel binds pairs of listening sockets as Postfix's
+// inet_listen does (SO_REUSEADDR, SO_REUSEPORT; IPV6_V6ONLY for IPv6),
+// connects to each loopback address on their port, and checks what
+// clashes says: the bind never fails; an address that both cover has its
+// connections split between them when both bound it, and taken by the
+// specific one when the other is a wildcard; clashes is true exactly when
+// some address is covered by both.
 func TestClashesAsTheKernel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: binds sockets")
 	}
 	addrs := []string{"0.0.0.0", "127.0.0.1", "127.0.0.2", "::", "::1"}
+	targets := []string{"127.0.0.1", "127.0.0.2", "::1"}
 	for _, a := range addrs {
 		for _, b := range addrs {
-			first, err := listen(a, 0)
+			la, err := listen(a, 0)
 			if err != nil {
 				t.Fatalf("listen %s: %v", a, err)
 			}
-			port := first.Addr().(*net.TCPAddr).Port
-			second, err := listen(b, port)
-			refused := errors.Is(err, syscall.EADDRINUSE)
-			if err != nil && !refused {
-				t.Fatalf("listen %s: %v", b, err)
+			port := la.Addr().(*net.TCPAddr).Port
+			lb, err := listen(b, port)
+			if err != nil {
+				t.Fatalf("%s bound first, listen %s on the same port: %v (Postfix would fail to start)", a, b, err)
 			}
-			if second != nil {
-				second.Close()
+			xa := listener{addr: netip.MustParseAddr(a), port: port}
+			xb := listener{addr: netip.MustParseAddr(b), port: port}
+			both := false
+			for _, target := range targets {
+				to := netip.AddrPortFrom(netip.MustParseAddr(target), uint16(port))
+				gotA, gotB := connections(t, to, la, lb)
+				ca, cb := xa.covers(to), xb.covers(to)
+				both = both || (ca && cb)
+				var wantA, wantB bool
+				switch {
+				case ca && cb && xa.addr == xb.addr:
+					wantA, wantB = true, true // split
+				case ca && cb:
+					wantA, wantB = !xa.addr.IsUnspecified(), !xb.addr.IsUnspecified()
+				default:
+					wantA, wantB = ca, cb
+				}
+				if gotA != wantA || gotB != wantB {
+					t.Errorf("%s and %s, connecting to %s: received by the first %v, by the second %v; want %v, %v", a, b, to, gotA, gotB, wantA, wantB)
+				}
 			}
-			first.Close()
-			la := listener{addr: netip.MustParseAddr(a), port: port}
-			lb := listener{addr: netip.MustParseAddr(b), port: port}
-			if got := la.clashes(lb); got != refused {
-				t.Errorf("%s and %s on one port: clashes %v, kernel refused %v", a, b, got, refused)
+			if got := xa.clashes(xb); got != both {
+				t.Errorf("%s and %s: clashes %v, an address reaches both %v", a, b, got, both)
 			}
+			la.Close()
+			lb.Close()
 		}
 	}
+}
+
+// connections makes 32 connections to to, which wait in the accept
+// queues, and reports which of the two listeners has any.
+func connections(t *testing.T, to netip.AddrPort, la, lb net.Listener) (bool, bool) {
+	t.Helper()
+	for range 32 {
+		c, err := net.DialTimeout("tcp", to.String(), time.Second)
+		if err == nil {
+			defer c.Close()
+		}
+	}
+	got := func(l net.Listener) bool {
+		any := false
+		for {
+			l.(*net.TCPListener).SetDeadline(time.Now().Add(20 * time.Millisecond))
+			c, err := l.Accept()
+			if err != nil {
+				return any
+			}
+			any = true
+			c.Close()
+		}
+	}
+	return got(la), got(lb)
 }
 
 // listen binds addr:port as Postfix's inet_listen does.
@@ -116,6 +162,9 @@ func listen(addr string, port int) (net.Listener, error) {
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			if serr == nil {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+			}
 			if serr == nil && strings.Contains(address, "[") {
 				serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
 			}
@@ -131,3 +180,6 @@ func listen(addr string, port int) (net.Listener, error) {
 	}
 	return lc.Listen(context.Background(), network, net.JoinHostPort(addr, strconv.Itoa(port)))
 }
+
+// soReusePort is Linux's SO_REUSEPORT.
+const soReusePort = 0xf
