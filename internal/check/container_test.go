@@ -13,6 +13,7 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/check"
 	"github.com/postfix-systemd/postfix-instances/internal/harness"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 	"github.com/postfix-systemd/postfix-instances/test/e2e"
 )
 
@@ -38,7 +39,16 @@ func TestCheckHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := check.Run(context.Background(), check.Input{Set: set, FS: fsys})
+	in := check.Input{Set: set, FS: fsys}
+	if os.Getenv(helperEnv) == "dbus" {
+		m, err := systemd.Connect(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		in.Systemd = m
+	}
+	r := check.Run(context.Background(), in)
 	var b strings.Builder
 	r.WriteText(&b)
 	os.Stdout.WriteString("--- report\n" + b.String() + "--- end\n")
@@ -46,9 +56,11 @@ func TestCheckHelper(t *testing.T) {
 
 // TestContainerWalkthrough runs check inside a booted Debian 12
 // container, on the end-to-end walk-through with its instances running
-// under real systemd: clean. Then it gives postfix-out a second listener
-// on postfix-in's address: check reports exactly that, and the real
-// master agrees (restarting postfix-out fails to bind).
+// under real systemd, reading systemd from the files and over D-Bus:
+// clean. An edit of postfix-in's main.cf makes a daemon-reload due (in
+// both views, systemd's own NeedDaemonReload included) until it is done.
+// Then postfix-out gets a second listener on postfix-in's address: check
+// reports exactly that, and the real masters agree: both listen there.
 func TestContainerWalkthrough(t *testing.T) {
 	harness.Require(t)
 	self, err := os.Executable()
@@ -60,9 +72,9 @@ func TestContainerWalkthrough(t *testing.T) {
 	c := harness.Boot(t, harness.Options{Files: append(p.Files(), harness.File{Path: bin, Src: self, Mode: 0o755})})
 	e2e.SetUp(t, c, e2e.Walkthrough)
 	c.Run("systemctl", "start", "postfix-mta.target")
-	report := func() string {
+	report := func(mode string) string {
 		t.Helper()
-		res, err := c.Exec("env", helperEnv+"=1", bin, "-test.run=^TestCheckHelper$", "-test.v")
+		res, err := c.Exec("env", helperEnv+"="+mode, bin, "-test.run=^TestCheckHelper$", "-test.v")
 		if err != nil {
 			t.Fatalf("check in the container: %v\n%s", err, res.Stdout)
 		}
@@ -73,12 +85,29 @@ func TestContainerWalkthrough(t *testing.T) {
 		}
 		return r
 	}
-	if r := report(); r != "0 errors, 0 warnings in 3 instances\n" {
-		t.Errorf("the running walk-through is not clean:\n%s", r)
+	for _, mode := range []string{"files", "dbus"} {
+		if r := report(mode); r != "0 errors, 0 warnings in 3 instances\n" {
+			t.Errorf("the running walk-through is not clean (%s):\n%s", mode, r)
+		}
+	}
+	// main.cf edited: systemd itself says a daemon-reload is due (the
+	// drop-in's SourcePath=), and so do the files.
+	time.Sleep(1100 * time.Millisecond) // a newer mtime, whatever the file system's granularity
+	c.Run("postconf", "-c", "/etc/postfix-in", "-e", "smtpd_banner = $myhostname ESMTP")
+	for _, mode := range []string{"files", "dbus"} {
+		r := report(mode)
+		if !strings.HasPrefix(r, "warning: postfix-in: /etc/postfix-in/main.cf: ") || !strings.Contains(r, "[daemon-reload-due]") ||
+			!strings.HasSuffix(r, "0 errors, 1 warning in 3 instances\n") {
+			t.Errorf("after editing postfix-in's main.cf (%s):\n%s", mode, r)
+		}
+	}
+	c.DaemonReload()
+	if r := report("dbus"); r != "0 errors, 0 warnings in 3 instances\n" {
+		t.Errorf("after daemon-reload:\n%s", r)
 	}
 
 	c.Run("postconf", "-c", "/etc/postfix-out", "-M", "127.0.0.1:"+e2e.InPort+"/inet=127.0.0.1:"+e2e.InPort+" inet n - n - - smtpd")
-	r := report()
+	r := report("dbus")
 	want := "error: postfix-in: /etc/postfix-in/master.cf:"
 	if !strings.HasPrefix(r, want) || !strings.Contains(r, "service 127.0.0.1:"+e2e.InPort+" listens on 127.0.0.1:"+e2e.InPort+", as does instance postfix-out's service 127.0.0.1:"+e2e.InPort) ||
 		!strings.HasSuffix(r, "1 error, 0 warnings in 3 instances\n") {
