@@ -1,0 +1,106 @@
+package check
+
+import (
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestDisabled(t *testing.T) {
+	for _, tc := range []struct {
+		patterns   string
+		name, typ  string
+		isDisabled bool
+	}{
+		{"", "smtp", "inet", false},
+		{"inet", "smtp", "inet", true},
+		{"inet", "pickup", "unix", false},
+		{"smtp/inet", "smtp", "inet", true},
+		{"smtp/inet", "smtp", "unix", false},
+		{"smtp.inet", "smtp", "inet", true},
+		{"127.0.0.1:2525/inet", "127.0.0.1:2525", "inet", true},
+		{"127.0.0.1:2525.inet", "127.0.0.1:2525", "inet", true},
+		{"!submission/inet inet", "submission", "inet", false},
+		{"!submission/inet inet", "smtp", "inet", true},
+		{"inet !submission/inet", "submission", "inet", true}, // the first match decides
+	} {
+		if got := disabled(strings.Fields(tc.patterns), tc.name, tc.typ); got != tc.isDisabled {
+			t.Errorf("%q disables %s/%s: %v, want %v", tc.patterns, tc.name, tc.typ, got, tc.isDisabled)
+		}
+	}
+}
+
+func TestParseProcNet(t *testing.T) {
+	v4 := "  sl  local_address rem_address   st\n" +
+		"   0: 0100007F:2729 00000000:0000 0A 0\n" + // 127.0.0.1:10025 listening
+		"   1: 00000000:0019 00000000:0000 0A 0\n" + // 0.0.0.0:25 listening
+		"   2: 0100007F:0A28 0100007F:2729 01 0\n" // established: not a listener
+	v6 := "  sl  local_address                         remote_address                        st\n" +
+		"   0: 00000000000000000000000001000000:0018 00000000000000000000000000000000:0000 0A 0\n" + // [::1]:24
+		"   1: 0000000000000000FFFF00000100007F:0050 00000000000000000000000000000000:0000 0A 0\n" // [::ffff:127.0.0.1]:80
+	var got []string
+	for _, a := range parseProcNet([]byte(v4 + v6)) {
+		got = append(got, a.String())
+	}
+	want := []string{"127.0.0.1:10025", "0.0.0.0:25", "[::1]:24", "127.0.0.1:80"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if !procCovers([]netip.AddrPort{netip.MustParseAddrPort("0.0.0.0:25")}, netip.MustParseAddrPort("127.0.0.1:25")) {
+		t.Error("a wildcard listener does not cover 127.0.0.1")
+	}
+}
+
+func TestSplitMapList(t *testing.T) {
+	got := splitMapList("texthash:/etc/a, inline:{ x=smtp:[127.0.0.1]:25, y=z }  hash:/etc/b")
+	want := []string{"texthash:/etc/a", "inline:{ x=smtp:[127.0.0.1]:25, y=z }", "hash:/etc/b"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestDebianRelease(t *testing.T) {
+	for _, tc := range []struct {
+		osRelease, debianVersion string
+		want                     int
+	}{
+		{"ID=debian\nVERSION_ID=\"12\"\n", "12.11\n", 12},
+		{"ID=debian\nVERSION_ID=\"13\"\n", "13.8\n", 13},
+		{"ID=debian\n", "trixie/sid\n", 13},  // testing or unstable
+		{"ID=debian\n", "forky/sid\n", 13},   // later ones count as 13 and up
+		{"ID=debian\n", "bookworm/sid\n", 0}, // too old to tell
+		{"ID=ubuntu\nVERSION_ID=\"24.04\"\n", "trixie/sid\n", 0},
+		{"", "13.1\n", 13},
+		{"", "", 0},
+	} {
+		fsys := fstest.MapFS{}
+		if tc.osRelease != "" {
+			fsys["etc/os-release"] = &fstest.MapFile{Data: []byte(tc.osRelease)}
+		}
+		if tc.debianVersion != "" {
+			fsys["etc/debian_version"] = &fstest.MapFile{Data: []byte(tc.debianVersion)}
+		}
+		if got := debianRelease(fsys); got != tc.want {
+			t.Errorf("%q, %q: %d, want %d", tc.osRelease, tc.debianVersion, got, tc.want)
+		}
+	}
+}
+
+// TestSystemdEscape compares systemdEscape with the real systemd-escape.
+func TestSystemdEscape(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs systemd-escape")
+	}
+	for _, s := range []string{"out", "my-out", "a.b_c:d", ".hidden", "x y", "a/b", "é"} {
+		out, err := exec.Command("systemd-escape", "--", s).Output()
+		if err != nil {
+			t.Fatalf("systemd-escape %q: %v", s, err)
+		}
+		if want := strings.TrimSpace(string(out)); systemdEscape(s) != want {
+			t.Errorf("systemdEscape(%q) = %q, systemd-escape says %q", s, systemdEscape(s), want)
+		}
+	}
+}
