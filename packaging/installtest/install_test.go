@@ -148,6 +148,22 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 	}
 	s.mailFlows("after systemctl start postfix-mta.target", "in.pfi-test", "out.pfi-test")
 
+	// --- postfix upgraded to a version that ships /lib files under /usr/lib
+	// (trixie's layout; here Debian 12's package repacked so): the
+	// diversions follow the new name, and removal works afterwards.
+	up, err := os.ReadFile(usrLibPostfixDeb(t, pf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.WriteFile("/root/postfix-usrlib.deb", up, 0o644)
+	s.run("upgrade postfix to a build with /lib moved to /usr/lib", "env", "DEBIAN_FRONTEND=noninteractive",
+		"dpkg", "-i", "/root/postfix-usrlib.deb")
+	if got := s.postfixName(replaced[0].debian); !strings.HasPrefix(got, "/usr/lib/") {
+		t.Fatalf("the repacked postfix still ships %s", got)
+	}
+	s.checkInstalled(stage, debianSum)
+	s.mailFlows("after the postfix upgrade", "in.pfi-test", "out.pfi-test")
+
 	// --- remove: Debian's files and units are back --------------------------
 	s.run("apt-get remove the package", "env", "DEBIAN_FRONTEND=noninteractive",
 		"apt-get", "remove", "-y", "postfix-instances")
@@ -302,8 +318,10 @@ func (s *session) checkInstalled(stage string, debianSum map[string]string) {
 		if got := s.md5(r.debian); got != ours {
 			s.t.Fatalf("after install %s has MD5 %q, want ours (%s)", r.debian, got, ours)
 		}
-		if got := s.md5(divertedDir + r.debian); got != debianSum[r.debian] {
-			s.t.Fatalf("after install %s%s has MD5 %q, want Debian's file (%s)", divertedDir, r.debian, got, debianSum[r.debian])
+		// Debian's file is diverted under the name postfix ships it as now.
+		name := s.postfixName(r.debian)
+		if got := s.md5(divertedDir + name); got != debianSum[r.debian] {
+			s.t.Fatalf("after install %s%s has MD5 %q, want Debian's file (%s)", divertedDir, name, got, debianSum[r.debian])
 		}
 	}
 	// Debian's template is untouched; ours is the drop-in on it.
@@ -438,4 +456,40 @@ func (s *session) checkNothingLeft(deb string) {
 			s.t.Errorf("after purge %s is still there", name)
 		}
 	}
+}
+
+// postfixName is the name under which dpkg lists path for postfix: path
+// itself, or its /usr alias after a postfix that moved it from /lib.
+func (s *session) postfixName(path string) string {
+	s.t.Helper()
+	list := "\n" + s.run("dpkg -L postfix", "dpkg-query", "-L", "postfix") + "\n"
+	if strings.HasPrefix(path, "/lib/") && strings.Contains(list, "\n/usr"+path+"\n") {
+		return "/usr" + path
+	}
+	return path
+}
+
+// usrLibPostfixDeb repacks Debian's postfix package as the next version
+// with its /lib files moved under /usr/lib, as trixie's postfix ships them:
+// a postfix upgrade that renames files dpkg has diverted.
+func usrLibPostfixDeb(t *testing.T, deb string) string {
+	t.Helper()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	sh := `set -e
+dpkg-deb -R "$1" "$2"
+cd "$2"
+test -d lib/systemd
+mkdir -p usr/lib
+cp -a lib/systemd usr/lib/
+rm -rf lib
+sed -i 's#^\([0-9a-f]*\)  lib/#\1  usr/lib/#' DEBIAN/md5sums
+sed -i 's/^Version: .*/&+pfi1/' DEBIAN/control
+cd ..
+dpkg-deb -b "$2" "$3" >/dev/null`
+	out := filepath.Join(dir, "postfix-usrlib.deb")
+	if o, err := exec.Command("bash", "-c", sh, "repack", deb, tree, out).CombinedOutput(); err != nil {
+		t.Fatalf("repack %s with /lib moved to /usr/lib: %v\n%s", deb, err, o)
+	}
+	return out
 }
