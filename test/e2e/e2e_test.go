@@ -220,6 +220,32 @@ func TestMTAGroup(t *testing.T) {
 		}
 	})
 
+	step(t, "a local user's .forward runs a command as that user", func(t *testing.T) {
+		// local(8) runs the command as the user (setuid), under the unit's
+		// system call filter, with the user's home writable.
+		const user, out = "pfi-pipe", "/home/pfi-pipe/piped.eml"
+		c.Run("useradd", "--create-home", user)
+		c.Bash(`printf '"|/usr/bin/tee %s"\n' "$2" > "/home/$1/.forward" && chown "$1:" "/home/$1/.forward"`, user, out)
+		tag := Send(t, c, user+"@"+OutHost)
+		c.Eventually("message "+tag+" in "+out, 60*time.Second, func() (bool, error) {
+			res, _ := c.Exec("grep", "-c", "Subject: "+tag, out)
+			return strings.TrimSpace(res.Stdout) == "1", nil
+		})
+		if got := strings.TrimSpace(c.Run("stat", "-c", "%U", out)); got != user {
+			t.Errorf("%s was written by %s, want the command to have run as %s", out, got, user)
+		}
+	})
+
+	step(t, "Debian's chroot setup ran before the sandbox", func(t *testing.T) {
+		// configure-instance.sh (ExecStartPre=+) copies the device nodes
+		// into each instance's chroot, which PrivateDevices= forbids.
+		for _, q := range []string{"/var/spool/postfix-out", "/var/spool/postfix-in"} {
+			if res, err := c.Exec("test", "-c", q+"/dev/urandom"); err != nil {
+				t.Errorf("%s/dev/urandom is not a character device: the chroot setup did not run privileged\n%s", q, res.Stderr)
+			}
+		}
+	})
+
 	step(t, "systemctl reload postfix reloads every running instance", func(t *testing.T) {
 		units := map[string]string{Unit("-"): "/etc/postfix", out: "/etc/postfix-out", in: "/etc/postfix-in"}
 		pids, before := map[string]string{}, map[string]int{}
