@@ -554,7 +554,8 @@ func checkConfined(t *testing.T, c *harness.Container, unit string) {
 // and how it is confined: everything units/postfix@.service sets, plus the
 // generator's.
 var effectiveProps = []string{
-	"Type", "ExecStartPre", "ExecStart", "ExecStop", "ExecReload", "PIDFile", "GuessMainPID",
+	"Type", "ExecStartPre", "ExecStart", "ExecStop", "ExecReload",
+	"ExecStartPreEx", "ExecStartEx", "ExecStopEx", "ExecReloadEx", "PIDFile", "GuessMainPID",
 	"Restart", "RestartUSec", "TimeoutStartUSec", "TimeoutStopUSec", "Environment",
 	"SyslogIdentifier", "StartLimitIntervalUSec", "StartLimitBurst", "Description",
 	"Documentation", "PartOf", "Before", "After", "Wants", "ReloadPropagatedFrom",
@@ -610,7 +611,10 @@ systemctl daemon-reload`, TemplateDropIn, name)
 		sort.Strings(names)
 		return strings.Join(names, " ")
 	}
-	got, want := c.Show(unit, effectiveProps...), c.Show(ref, effectiveProps...)
+	got, want := showAll(c, unit, effectiveProps...), showAll(c, ref, effectiveProps...)
+	if n := strings.Count(got["ExecStartPreEx"], "flags=privileged"); n != 2 {
+		t.Errorf("%s: %d privileged ExecStartPre= commands, want 2 (postfix check, configure-instance.sh):\n%s", unit, n, got["ExecStartPreEx"])
+	}
 	for _, k := range effectiveProps {
 		g, w := norm(got[k]), norm(strings.NewReplacer("pfiref@", "postfix@", "system-pfiref.slice", "system-postfix.slice").Replace(want[k]))
 		switch k {
@@ -622,4 +626,24 @@ systemctl daemon-reload`, TemplateDropIn, name)
 		}
 	}
 	t.Logf("systemctl cat %s:\n%s", unit, cat)
+}
+
+// showAll is Container.Show keeping every value of a property that
+// systemctl shows once per entry (ExecStartPre=, one line per command),
+// joined by newlines.
+func showAll(c *harness.Container, unit string, props ...string) map[string]string {
+	args := []string{"systemctl", "show", unit}
+	for _, p := range props {
+		args = append(args, "--property="+p)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(c.Run(args...), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			if old, seen := m[k]; seen {
+				v = old + "\n" + v
+			}
+			m[k] = v
+		}
+	}
+	return m
 }

@@ -118,3 +118,34 @@ func BenchmarkSecurityExposure(b *testing.B) {
 		c.Shutdown()
 	}
 }
+
+// BenchmarkTwoStageStart measures what the privileged "postfix check" in
+// ExecStartPre=+ of units/postfix@.service costs per start ("systemctl
+// restart" of postfix-out, an empty queue): with it, and with a runtime
+// drop-in that leaves only Debian's chroot setup before "postfix start".
+//
+//	go test -run '^$' -bench TwoStageStart -benchtime 10x ./test/e2e
+func BenchmarkTwoStageStart(b *testing.B) {
+	harness.Require(b)
+	p := BuildProduct(b)
+	c := harness.Boot(b, harness.Options{Files: p.Files()})
+	SetUp(b, c, Walkthrough[:1])
+	unit := Unit("postfix-out")
+	c.Run("systemctl", "start", unit)
+	for _, variant := range []string{"with-check", "without-check"} {
+		if variant == "without-check" {
+			c.WriteFile("/run/systemd/system/"+unit+".d/90-no-check.conf",
+				[]byte("[Service]\nExecStartPre=\nExecStartPre=+/usr/lib/postfix/configure-instance.sh -\n"), 0o644)
+			c.DaemonReload()
+		}
+		pre := showAll(c, unit, "ExecStartPre")["ExecStartPre"]
+		if has := strings.Contains(pre, " check "); has != (variant == "with-check") {
+			b.Fatalf("%s: ExecStartPre=%s", variant, pre)
+		}
+		b.Run(variant, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c.Run("systemctl", "restart", unit)
+			}
+		})
+	}
+}
