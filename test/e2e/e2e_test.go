@@ -285,6 +285,21 @@ func TestMTAGroup(t *testing.T) {
 		checkDelivered(t, c, tag, "dave@example.com")
 	})
 
+	step(t, "a missing queue directory is made again at start (postfix check, privileged)", func(t *testing.T) {
+		// post-install create-missing chowns, then chmods a directory root
+		// no longer owns: CAP_FOWNER, outside the sandbox's bounding set.
+		// The privileged "postfix check" in ExecStartPre=+ does it.
+		c.Run("systemctl", "stop", out)
+		c.Run("rm", "-rf", "/var/spool/postfix-out/flush")
+		c.Run("systemctl", "start", out)
+		requireActive(t, c, out)
+		if got := strings.TrimSpace(c.Run("stat", "-c", "%U %a", "/var/spool/postfix-out/flush")); got != "postfix 700" {
+			t.Errorf("/var/spool/postfix-out/flush: owner and mode %q, want \"postfix 700\"", got)
+		}
+		tag := Send(t, c, "erin@example.com")
+		checkDelivered(t, c, tag, "erin@example.com")
+	})
+
 	step(t, "stop postfix-mta.target stops postfix-in before postfix-out", func(t *testing.T) {
 		stopped := time.Now()
 		c.Run("systemctl", "stop", "postfix-mta.target")
