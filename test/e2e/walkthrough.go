@@ -128,7 +128,7 @@ ExecStart=/usr/local/libexec/pfi-test/smtptool filter -listen 127.0.0.1:` + Filt
 WantedBy=multi-user.target
 `
 
-// LocalUser is a local account of the container; mail to
+// LocalUser is a local account (TestConfinedInstances creates it); mail to
 // LocalUser@OutHost goes through postfix-in and the filter and is
 // delivered by postfix-out's local(8) into /var/mail/LocalUser, which
 // exercises what the unit's sandbox must leave open (local delivery runs as
@@ -217,7 +217,6 @@ func ConfigDir(name string) string { return "/etc/" + name }
 // started: that is the tests' business.
 func SetUp(t harness.TB, c *harness.Container, instances []Instance) {
 	t.Helper()
-	c.Run("useradd", "--create-home", LocalUser)
 	c.Run("postmulti", "-e", "init")
 	for _, in := range instances {
 		CreateInstance(t, c, in)
