@@ -67,15 +67,19 @@ synopsis=$(head -1 packaging/description)
 grep -qxF "  summary: $synopsis" packaging/nfpm.yaml ||
 	die "packaging/nfpm.yaml: rpm.summary differs from the synopsis in packaging/description: $synopsis"
 
-# units/: every top-level file is installed, except postfix.service, which
-# both distributions' postfix packages ship (Debian's is already the
-# umbrella; Fedora's becomes one through packaging/rpm's drop-in). The only
-# subdirectory understood is units/debian/ with drop-ins for postfix@.service;
-# anything else would be silently left out, so it stops the build.
+# units/: the .rpm installs every top-level file, except postfix.service,
+# which both distributions' postfix packages ship (Debian's is already the
+# umbrella; Fedora's becomes one through packaging/rpm's drop-in). The .deb
+# installs postfix@.service as a drop-in on Debian's template
+# (packaging/nfpm.yaml) and knows no other unit: a new one would be left out
+# of it silently, so it stops the build. The only subdirectory understood is
+# units/debian/ with drop-ins for postfix@.service; anything else would be
+# silently left out too.
 for f in units/*; do
 	case $f in
 	units/debian) ;;
-	*) [ -f "$f" ] || die "units/: $f is not a regular file; scripts/build-packages.sh does not know where it goes" ;;
+	units/postfix.service | units/postfix@.service) [ -f "$f" ] || die "units/: $f is not a regular file" ;;
+	*) die "units/: $f is a unit the .deb does not install (packaging/nfpm.yaml installs units/postfix@.service as a drop-in on Debian's template, nothing else); scripts/build-packages.sh does not know where it goes" ;;
 	esac
 done
 if [ -d units/debian ]; then

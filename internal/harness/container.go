@@ -52,7 +52,11 @@ type Options struct {
 	Kmsg bool
 	// BootTimeout bounds the wait for running/degraded (default 90s).
 	BootTimeout time.Duration
-	// Tree is the root tree to boot (default: Tree(t)).
+	// Release is the Debian release to boot (default: DefaultRelease,
+	// that is $PFI_TEST_RELEASE or Bookworm); its tree is built and cached
+	// on first use. Ignored when Tree is set.
+	Release Release
+	// Tree is the root tree to boot (default: TreeOf(t, Release)).
 	Tree string
 }
 
@@ -137,7 +141,7 @@ exec "$@"`
 func Boot(t TB, opt Options) *Container {
 	t.Helper()
 	if opt.Tree == "" {
-		opt.Tree = Tree(t)
+		opt.Tree = TreeOf(t, opt.Release)
 	}
 	if opt.BootTimeout == 0 {
 		opt.BootTimeout = 90 * time.Second
@@ -849,3 +853,6 @@ func sweepStale() {
 		}
 	}
 }
+
+// Release is the Debian release the container runs, from its tree's stamp.
+func (c *Container) Release() (Release, error) { return TreeRelease(c.tree) }

@@ -26,7 +26,10 @@ func Prerequisites() error {
 			missing = append(missing, tool.bin+" (package "+tool.pkg+")")
 		}
 	}
-	if _, err := os.Stat(filepath.Join(CacheDir(), "debian12-"+TreeKey(), stampPath)); err != nil {
+	r, err := DefaultRelease()
+	if err != nil {
+		missing = append(missing, err.Error())
+	} else if _, err := os.Stat(filepath.Join(TreeDir(r), stampPath)); err != nil {
 		if _, err := exec.LookPath("debootstrap"); err != nil {
 			missing = append(missing, "debootstrap (package debootstrap; the root tree is not cached yet)")
 		}

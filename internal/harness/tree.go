@@ -22,9 +22,10 @@ const CacheEnv = "PFI_TEST_CACHE"
 // DefaultCacheDir holds the root trees, outside any repository.
 const DefaultCacheDir = "/var/cache/pfi-test"
 
-// Suite and Variant are what debootstrap builds: Debian 12, minimal.
+// Suite is the release of the default tree (Debian 12) and Variant what
+// debootstrap builds of every release: a minimal system.
 const (
-	Suite   = "bookworm"
+	Suite   = string(Bookworm)
 	Variant = "minbase"
 )
 
@@ -55,37 +56,72 @@ func CacheDir() string {
 
 // treeSpec is everything that determines a tree's contents; its hash names
 // the tree, so any change makes the cached tree stale and a new one is built.
-func treeSpec() string {
+// Bookworm's spec is byte for byte what it was before the harness knew other
+// releases, so that its cached tree keeps its key.
+func treeSpec(r Release) string {
 	pk := append([]string(nil), Packages...)
 	sort.Strings(pk)
 	return fmt.Sprintf("suite=%s\nvariant=%s\ninclude=%s\nprovision=%s\n",
-		Suite, Variant, strings.Join(pk, ","), provisionVersion)
+		r, Variant, strings.Join(pk, ","), provisionVersion)
 }
 
-// TreeKey is the short hash naming the tree for the current spec.
-func TreeKey() string {
-	sum := sha256.Sum256([]byte(treeSpec()))
+// TreeKey is the short hash naming the Debian 12 tree for the current spec.
+func TreeKey() string { return TreeKeyFor(Bookworm) }
+
+// TreeKeyFor is the short hash naming release r's tree.
+func TreeKeyFor(r Release) string {
+	sum := sha256.Sum256([]byte(treeSpec(r)))
 	return hex.EncodeToString(sum[:])[:16]
 }
 
-// Tree returns the cached root tree, building it first when it is missing.
-// It fails the test when the tree cannot be had.
+// TreeDir is where release r's tree is cached (built or not), e.g.
+// /var/cache/pfi-test/debian13-<key>.
+func TreeDir(r Release) string {
+	return filepath.Join(CacheDir(), r.dirPrefix()+"-"+TreeKeyFor(r))
+}
+
+// Tree returns the cached root tree of the default release
+// (DefaultRelease: $PFI_TEST_RELEASE or Debian 12), building it first when
+// it is missing. It fails the test when the tree cannot be had.
 func Tree(t TB) string {
 	t.Helper()
-	dir, err := EnsureTree(t.Logf)
+	return TreeOf(t, "")
+}
+
+// TreeOf is Tree for release r ("" is the default release).
+func TreeOf(t TB, r Release) string {
+	t.Helper()
+	r, err := r.resolve()
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	dir, err := EnsureTreeOf(r, t.Logf)
 	if err != nil {
 		t.Fatalf("harness: %v", err)
 	}
 	return dir
 }
 
-// EnsureTree returns the path of the cached tree for the current spec,
-// building it when missing: in a temporary directory next to it, renamed
-// into place only when complete and verified, under an exclusive flock so
-// that concurrent processes build it once.
+// EnsureTree is EnsureTreeOf for the default release.
 func EnsureTree(logf func(string, ...any)) (string, error) {
+	r, err := DefaultRelease()
+	if err != nil {
+		return "", err
+	}
+	return EnsureTreeOf(r, logf)
+}
+
+// EnsureTreeOf returns the path of release r's cached tree for the current
+// spec, building it when missing: in a temporary directory next to it,
+// renamed into place only when complete and verified, under an exclusive
+// flock so that concurrent processes build it once.
+func EnsureTreeOf(r Release, logf func(string, ...any)) (string, error) {
+	r, err := r.resolve()
+	if err != nil {
+		return "", err
+	}
 	cache := CacheDir()
-	dir := filepath.Join(cache, "debian12-"+TreeKey())
+	dir := TreeDir(r)
 	if treeComplete(dir) {
 		return dir, nil
 	}
@@ -111,7 +147,7 @@ func EnsureTree(logf func(string, ...any)) (string, error) {
 			return "", fmt.Errorf("remove stale build directory: %w", err)
 		}
 	}
-	tmp, err := os.MkdirTemp(cache, ".build-debian12-"+TreeKey()+"-")
+	tmp, err := os.MkdirTemp(cache, ".build-"+filepath.Base(dir)+"-")
 	if err != nil {
 		return "", fmt.Errorf("create build directory: %w", err)
 	}
@@ -120,17 +156,17 @@ func EnsureTree(logf func(string, ...any)) (string, error) {
 		return "", fmt.Errorf("chmod build directory: %w", err)
 	}
 	start := time.Now()
-	if cand := filepath.Join(cache, adoptCandidate); adoptable(cand) == nil {
+	if cand := filepath.Join(cache, adoptCandidate); r == Bookworm && adoptable(cand) == nil {
 		logf("harness: adopting a copy of %s as %s", cand, dir)
 		if out, err := exec.Command("cp", "-a", "--reflink=auto", cand+"/.", tmp).CombinedOutput(); err != nil {
 			return "", fmt.Errorf("copy %s: %w: %s", cand, err, out)
 		}
 	} else {
-		if err := debootstrap(tmp, logf); err != nil {
+		if err := debootstrap(r, tmp, logf); err != nil {
 			return "", err
 		}
 	}
-	if err := provision(tmp); err != nil {
+	if err := provision(r, tmp); err != nil {
 		return "", err
 	}
 	if err := verifyTree(tmp); err != nil {
@@ -139,7 +175,7 @@ func EnsureTree(logf func(string, ...any)) (string, error) {
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", fmt.Errorf("move tree into place: %w", err)
 	}
-	logf("harness: tree %s ready in %s", dir, time.Since(start).Round(time.Second))
+	logf("harness: %s tree %s ready in %s", r, dir, time.Since(start).Round(time.Second))
 	return dir, nil
 }
 
@@ -165,7 +201,7 @@ func lockFile(path string, logf func(string, ...any)) (func(), error) {
 }
 
 // debootstrap builds a fresh tree into dir.
-func debootstrap(dir string, logf func(string, ...any)) error {
+func debootstrap(r Release, dir string, logf func(string, ...any)) error {
 	if _, err := exec.LookPath("debootstrap"); err != nil {
 		return fmt.Errorf("the root tree must be built and debootstrap is not installed (apt-get install debootstrap): %w", err)
 	}
@@ -177,8 +213,8 @@ func debootstrap(dir string, logf func(string, ...any)) error {
 	if _, err := os.Stat("/usr/share/keyrings/debian-archive-keyring.gpg"); err == nil {
 		args = append(args, "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg")
 	}
-	args = append(args, Suite, dir, mirror)
-	logf("harness: building the root tree: debootstrap %s (about a minute)", strings.Join(args, " "))
+	args = append(args, string(r), dir, mirror)
+	logf("harness: building the %s root tree: debootstrap %s (a few minutes)", r, strings.Join(args, " "))
 	cmd := exec.Command("debootstrap", args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -260,7 +296,7 @@ readme_directory = no
 `
 
 // provision makes a freshly bootstrapped (or adopted) tree deterministic.
-func provision(dir string) error {
+func provision(r Release, dir string) error {
 	write := func(rel, data string, mode os.FileMode) error {
 		p := filepath.Join(dir, rel)
 		if err := os.WriteFile(p+".pfi-tmp", []byte(data), mode); err != nil {
@@ -286,5 +322,5 @@ func provision(dir string) error {
 			}
 		}
 	}
-	return write(stampPath, treeSpec(), 0o644)
+	return write(stampPath, treeSpec(r), 0o644)
 }

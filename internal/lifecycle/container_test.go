@@ -81,10 +81,12 @@ func TestRealSystemd(t *testing.T) {
 	}
 
 	// Run the guard check as postfix@pfi-guard.service itself: a drop-in
-	// replaces the template's commands with this test binary.
+	// replaces the template's commands with this test binary (and drops
+	// its "postfix check", which needs an instance's MAIL_CONFIG).
 	c.WriteFile("/run/systemd/system/postfix@pfi-guard.service.d/90-guard.conf", []byte(`[Service]
 Type=oneshot
 Environment=`+insideEnv+`=guard
+ExecStartPre=
 ExecStart=
 ExecStart=/opt/pfi/lifecycle.test
 ExecStop=

@@ -58,15 +58,18 @@ func TestPackageContents(t *testing.T) {
 		t.Fatalf("units/ has no postfix@.service")
 	}
 	debDropins, _ := filepath.Glob(filepath.Join(root, "units", "debian", "postfix@.service.d", "*.conf"))
-	common := append([]string{
+	common := []string{
 		"/usr/lib/systemd/system-generators/postfix-instance-generator 0755",
 		"/usr/share/man/man8/postfix-instance-generator.8.gz 0644",
 		"/usr/share/bash-completion/completions/postmulti 0644",
 		"/usr/share/fish/vendor_completions.d/postmulti.fish 0644",
 		"/usr/share/doc/postfix-instances/README.md 0644",
-	}, withMode(units, "0644")...)
+	}
 
+	// The .deb installs the template as a drop-in on Debian's (no other
+	// unit: scripts/build-packages.sh refuses one), the .rpm as a unit.
 	wantDeb := append(slices.Clone(common),
+		"/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf 0644",
 		"/usr/sbin/postmulti 0755",
 		"/usr/share/man/man1/postmulti.1.gz 0644",
 		"/usr/share/zsh/vendor-completions/_postmulti 0644",
@@ -90,7 +93,7 @@ func TestPackageContents(t *testing.T) {
 	}
 	sameSet(t, ".deb files", gotDeb, wantDeb)
 
-	wantRPM := append(slices.Clone(common),
+	wantRPM := append(append(slices.Clone(common), withMode(units, "0644")...),
 		"/usr/libexec/postfix-instances/postmulti 0755",
 		"/usr/share/postfix-instances/man/man1/postmulti.1.gz 0644",
 		"/usr/lib/systemd/system/postfix.service.d/50-postfix-instances-umbrella.conf 0644",

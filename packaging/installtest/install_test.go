@@ -24,23 +24,28 @@ var replaced = []struct {
 	ours   string // the staged file that must be there while we are installed
 }{
 	{"/lib/systemd/system-generators/postfix-instance-generator", "ARCH/postfix-instance-generator"},
-	{"/lib/systemd/system/postfix@.service", "common/units/postfix@.service"},
 	{"/usr/sbin/postmulti", "ARCH/postmulti"},
 	{"/usr/share/man/man1/postmulti.1.gz", "common/man/postmulti.1.gz"},
 }
 
 // diversions are the ones preinst adds: each merged-/usr file under both
-// of its names (see packaging/deb/preinst).
+// of its names (see packaging/deb/preinst). No unit: Debian's
+// postfix@.service stays, ours is a drop-in on it (templateDropIn).
 var diversions = []string{
 	"/lib/systemd/system-generators/postfix-instance-generator",
 	"/usr/lib/systemd/system-generators/postfix-instance-generator",
-	"/lib/systemd/system/postfix@.service",
-	"/usr/lib/systemd/system/postfix@.service",
 	"/usr/sbin/postmulti",
 	"/usr/share/man/man1/postmulti.1.gz",
 }
 
 const debInContainer = "/root/postfix-instances.deb"
+
+// debianTemplate is Debian 12's postfix@.service, which stays in place;
+// templateDropIn is units/postfix@.service installed as a drop-in on it.
+const (
+	debianTemplate = "/lib/systemd/system/postfix@.service"
+	templateDropIn = "/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf"
+)
 
 // divertedDir is where preinst moves Debian's files (see packaging/deb/preinst).
 const divertedDir = "/usr/lib/postfix-instances/diverted"
@@ -56,7 +61,7 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 	s.c.WriteFile(debInContainer, data, 0o644)
 
 	// Debian's files as they are before we touch anything.
-	debianSum := map[string]string{}
+	debianSum := map[string]string{debianTemplate: s.md5(debianTemplate)}
 	for _, r := range replaced {
 		debianSum[r.debian] = s.md5(r.debian)
 	}
@@ -142,6 +147,22 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 		s.wantActive(u, "active")
 	}
 	s.mailFlows("after systemctl start postfix-mta.target", "in.pfi-test", "out.pfi-test")
+
+	// --- postfix upgraded to a version that ships /lib files under /usr/lib
+	// (trixie's layout; here Debian 12's package repacked so): the
+	// diversions follow the new name, and removal works afterwards.
+	up, err := os.ReadFile(usrLibPostfixDeb(t, pf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.WriteFile("/root/postfix-usrlib.deb", up, 0o644)
+	s.run("upgrade postfix to a build with /lib moved to /usr/lib", "env", "DEBIAN_FRONTEND=noninteractive",
+		"dpkg", "-i", "/root/postfix-usrlib.deb")
+	if got := s.postfixName(replaced[0].debian); !strings.HasPrefix(got, "/usr/lib/") {
+		t.Fatalf("the repacked postfix still ships %s", got)
+	}
+	s.checkInstalled(stage, debianSum)
+	s.mailFlows("after the postfix upgrade", "in.pfi-test", "out.pfi-test")
 
 	// --- remove: Debian's files and units are back --------------------------
 	s.run("apt-get remove the package", "env", "DEBIAN_FRONTEND=noninteractive",
@@ -297,9 +318,18 @@ func (s *session) checkInstalled(stage string, debianSum map[string]string) {
 		if got := s.md5(r.debian); got != ours {
 			s.t.Fatalf("after install %s has MD5 %q, want ours (%s)", r.debian, got, ours)
 		}
-		if got := s.md5(divertedDir + r.debian); got != debianSum[r.debian] {
-			s.t.Fatalf("after install %s%s has MD5 %q, want Debian's file (%s)", divertedDir, r.debian, got, debianSum[r.debian])
+		// Debian's file is diverted under the name postfix ships it as now.
+		name := s.postfixName(r.debian)
+		if got := s.md5(divertedDir + name); got != debianSum[r.debian] {
+			s.t.Fatalf("after install %s%s has MD5 %q, want Debian's file (%s)", divertedDir, name, got, debianSum[r.debian])
 		}
+	}
+	// Debian's template is untouched; ours is the drop-in on it.
+	if got := s.md5(debianTemplate); got != debianSum[debianTemplate] {
+		s.t.Fatalf("after install %s has MD5 %q, want Debian's (%s): units must not be diverted or replaced", debianTemplate, got, debianSum[debianTemplate])
+	}
+	if got, ours := s.md5(templateDropIn), hostMD5(s.t, filepath.Join(stage, "common/units/postfix@.service")); got != ours {
+		s.t.Fatalf("after install %s has MD5 %q, want units/postfix@.service (%s)", templateDropIn, got, ours)
 	}
 	// systemd runs every executable in a generator directory: Debian's
 	// generator must not be left there under another name.
@@ -320,7 +350,19 @@ func (s *session) checkInstalled(stage string, debianSum map[string]string) {
 // preparation drop-in.
 func (s *session) wantOurTemplate(unit string) {
 	s.t.Helper()
-	p := s.c.Show(unit, "ExecStart", "ExecStartPre", "DropInPaths")
+	p := s.c.Show(unit, "ExecStart", "ExecStartPre", "DropInPaths", "FragmentPath", "CapabilityBoundingSet")
+	if p["FragmentPath"] != debianTemplate {
+		s.t.Fatalf("%s comes from %s, want Debian's template %s (with our drop-in)", unit, p["FragmentPath"], debianTemplate)
+	}
+	if !strings.Contains(p["DropInPaths"], templateDropIn) {
+		s.t.Fatalf("%s runs without our drop-in %s: DropInPaths=%s", unit, templateDropIn, p["DropInPaths"])
+	}
+	if strings.Contains(p["ExecStart"]+p["ExecStartPre"], "postmulti") {
+		s.t.Fatalf("%s still runs Debian's postmulti -p: ExecStartPre=%s ExecStart=%s", unit, p["ExecStartPre"], p["ExecStart"])
+	}
+	if p["CapabilityBoundingSet"] != "cap_chown cap_dac_override cap_dac_read_search cap_setgid cap_setuid cap_net_bind_service cap_sys_chroot" {
+		s.t.Fatalf("%s is not confined as units/postfix@.service says: CapabilityBoundingSet=%s", unit, p["CapabilityBoundingSet"])
+	}
 	if !strings.Contains(p["ExecStart"], "/usr/sbin/postfix -c") {
 		s.t.Fatalf("%s does not run our template (postfix -c DIR start): ExecStart=%s", unit, p["ExecStart"])
 	}
@@ -367,10 +409,13 @@ func (s *session) checkDebianBack(debianSum map[string]string) {
 	if got := s.ourDiversions(); len(got) != 0 {
 		s.t.Fatalf("diversions left after removal:\n%s", strings.Join(got, "\n"))
 	}
-	for _, r := range replaced {
-		if got := s.md5(r.debian); got != debianSum[r.debian] {
-			s.t.Fatalf("after removal %s has MD5 %q, want Debian's (%s)", r.debian, got, debianSum[r.debian])
+	for path, sum := range debianSum {
+		if got := s.md5(path); got != sum {
+			s.t.Fatalf("after removal %s has MD5 %q, want Debian's (%s)", path, got, sum)
 		}
+	}
+	if _, err := s.c.Exec("test", "-e", templateDropIn); err == nil {
+		s.t.Fatalf("after removal our drop-in %s is still there", templateDropIn)
 	}
 	if _, err := s.c.Exec("test", "-e", "/usr/lib/postfix-instances"); err == nil {
 		s.t.Fatalf("after removal /usr/lib/postfix-instances (where Debian's files were diverted to) still exists:\n%s",
@@ -411,4 +456,40 @@ func (s *session) checkNothingLeft(deb string) {
 			s.t.Errorf("after purge %s is still there", name)
 		}
 	}
+}
+
+// postfixName is the name under which dpkg lists path for postfix: path
+// itself, or its /usr alias after a postfix that moved it from /lib.
+func (s *session) postfixName(path string) string {
+	s.t.Helper()
+	list := "\n" + s.run("dpkg -L postfix", "dpkg-query", "-L", "postfix") + "\n"
+	if strings.HasPrefix(path, "/lib/") && strings.Contains(list, "\n/usr"+path+"\n") {
+		return "/usr" + path
+	}
+	return path
+}
+
+// usrLibPostfixDeb repacks Debian's postfix package as the next version
+// with its /lib files moved under /usr/lib, as trixie's postfix ships them:
+// a postfix upgrade that renames files dpkg has diverted.
+func usrLibPostfixDeb(t *testing.T, deb string) string {
+	t.Helper()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	sh := `set -e
+dpkg-deb -R "$1" "$2"
+cd "$2"
+test -d lib/systemd
+mkdir -p usr/lib
+cp -a lib/systemd usr/lib/
+rm -rf lib
+sed -i 's#^\([0-9a-f]*\)  lib/#\1  usr/lib/#' DEBIAN/md5sums
+sed -i 's/^Version: .*/&+pfi1/' DEBIAN/control
+cd ..
+dpkg-deb -b "$2" "$3" >/dev/null`
+	out := filepath.Join(dir, "postfix-usrlib.deb")
+	if o, err := exec.Command("bash", "-c", sh, "repack", deb, tree, out).CombinedOutput(); err != nil {
+		t.Fatalf("repack %s with /lib moved to /usr/lib: %v\n%s", deb, err, o)
+	}
+	return out
 }

@@ -338,13 +338,20 @@ func TestGeneratorInstalled(t *testing.T) {
 	if frag["FragmentPath"] == "" {
 		t.Fatalf("no fragment for %s", Unit("-"))
 	}
-	tmpl := c.Run("cat", "/lib/systemd/system/postfix@.service")
+	// Debian's template, with units/postfix@.service as a drop-in on it.
+	if frag["FragmentPath"] != "/lib/systemd/system/postfix@.service" {
+		t.Errorf("%s comes from %s, want Debian's template", Unit("-"), frag["FragmentPath"])
+	}
+	if !strings.Contains(frag["DropInPaths"], TemplateDropIn) {
+		t.Errorf("%s runs without %s: DropInPaths=%s", Unit("-"), TemplateDropIn, frag["DropInPaths"])
+	}
+	tmpl := c.Run("cat", TemplateDropIn)
 	want, err := os.ReadFile(p.Root + "/units/postfix@.service")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tmpl != string(want) {
-		t.Errorf("the template systemd reads is not units/postfix@.service")
+		t.Errorf("the drop-in systemd reads, %s, is not units/postfix@.service", TemplateDropIn)
 	}
 	gen := c.Run("ls", "/run/systemd/generator/")
 	if !strings.Contains(gen, "postfix@-.service.d") {

@@ -65,10 +65,16 @@ func BuildProduct(t harness.TB) Product {
 	}
 }
 
+// TemplateDropIn is where the Debian 12 package installs units/postfix@.service:
+// as a drop-in over Debian's own postfix@.service template, which stays in
+// place (units are never diverted; see the comment at the top of the
+// template).
+const TemplateDropIn = "/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf"
+
 // Files are installed where the Debian package puts them (it diverts
-// Debian's generator and template; on merged /usr, /lib/systemd/... is the
-// same file), plus the null-client main.cf of the walk-through's default
-// instance and the test services.
+// Debian's generator; on merged /usr, /lib/systemd/... is the same file;
+// the template goes in as a drop-in on Debian's), plus the null-client
+// main.cf of the walk-through's default instance and the test services.
 func (p Product) Files() []harness.File {
 	var shim []harness.File
 	if p.Shim != "" {
@@ -76,7 +82,7 @@ func (p Product) Files() []harness.File {
 	}
 	return append(shim, []harness.File{
 		{Path: "/usr/lib/systemd/system-generators/postfix-instance-generator", Src: p.Generator, Mode: 0o755},
-		{Path: "/usr/lib/systemd/system/postfix@.service", Src: filepath.Join(p.Root, "units/postfix@.service")},
+		{Path: TemplateDropIn, Src: filepath.Join(p.Root, "units/postfix@.service")},
 		{Path: "/usr/lib/systemd/system/postfix@.service.d/40-debian-configure-instance.conf",
 			Src: filepath.Join(p.Root, "units/debian/postfix@.service.d/40-debian-configure-instance.conf")},
 		{Path: "/usr/local/libexec/pfi-test/smtptool", Src: p.SMTPTool, Mode: 0o755},
@@ -122,11 +128,22 @@ ExecStart=/usr/local/libexec/pfi-test/smtptool filter -listen 127.0.0.1:` + Filt
 WantedBy=multi-user.target
 `
 
+// LocalUser is a local account (TestConfinedInstances creates it); mail to
+// LocalUser@OutHost goes through postfix-in and the filter and is
+// delivered by postfix-out's local(8) into /var/mail/LocalUser, which
+// exercises what the unit's sandbox must leave open (local delivery runs as
+// the recipient and creates the mailbox as root).
+const (
+	LocalUser = "pfi-user"
+	OutHost   = "out.mta1.example.com"
+)
+
 // outSettings make postfix-out the post-filter re-injection instance
 // (MULTI_INSTANCE_README, "Setting up the output Postfix instance"), with
-// the internal destination being the sink.
+// the internal destination being the sink. Unlike the README's, it also
+// delivers mail for its own host name locally (to /var/mail/USER).
 var outSettings = []string{
-	"myhostname = out.mta1.example.com",
+	"myhostname = " + OutHost,
 	"inet_interfaces = loopback-only",
 	"inet_protocols = ipv4",
 	"mynetworks_style = host",
@@ -134,11 +151,11 @@ var outSettings = []string{
 	"smtpd_client_connection_count_limit = 0",
 	"smtpd_client_event_limit_exceptions = $mynetworks",
 	"local_header_rewrite_clients =",
-	"mydestination =",
+	"mydestination = $myhostname",
 	"alias_maps =",
 	"alias_database =",
 	"local_recipient_maps =",
-	"local_transport = error:5.1.1 Mailbox unavailable",
+	"local_transport = local:$myhostname",
 	"smtpd_relay_restrictions =",
 	"smtpd_recipient_restrictions = permit_mynetworks, reject",
 	"parent_domain_matches_subdomains =",
@@ -278,6 +295,39 @@ func WaitDelivered(t harness.TB, c *harness.Container, tag string, timeout time.
 		return len(msgs) > 0, err
 	})
 	return msgs
+}
+
+// Mailbox is LocalUser's mailbox, where postfix-out's local(8) delivers.
+const Mailbox = "/var/mail/" + LocalUser
+
+// WaitMailbox waits until the message tagged tag is in Mailbox and returns
+// the mailbox's owner and mode (stat -c '%U %a') and the message, from its
+// "From " line on.
+func WaitMailbox(t harness.TB, c *harness.Container, tag string, timeout time.Duration) (owner, msg string) {
+	t.Helper()
+	c.Eventually("message "+tag+" in "+Mailbox, timeout, func() (bool, error) {
+		res, err := c.Exec("cat", Mailbox)
+		if err != nil {
+			return false, nil // not created yet
+		}
+		i := strings.Index(res.Stdout, "Subject: "+tag+"\n")
+		if i < 0 {
+			return false, nil
+		}
+		start := strings.LastIndex(res.Stdout[:i], "\nFrom ") + 1
+		end := strings.Index(res.Stdout[i:], "\nFrom ")
+		if end < 0 {
+			msg = res.Stdout[start:]
+		} else {
+			msg = res.Stdout[start : i+end+1]
+		}
+		return true, nil
+	})
+	res, err := c.Exec("stat", "-c", "%U %a", Mailbox)
+	if err != nil {
+		t.Fatalf("stat %s: %v", Mailbox, err)
+	}
+	return strings.TrimSpace(res.Stdout), msg
 }
 
 // Headers returns the values of header name (case-insensitive) in a stored
