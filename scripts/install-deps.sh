@@ -71,7 +71,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		echo "postfix postfix/mailname string test.invalid" | debconf-set-selections
 	fi
 	created_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
+	if [ "$set_name" = test ] && [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 		chmod 755 /usr/sbin/policy-rc.d
 		created_policy=1

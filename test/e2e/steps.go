@@ -71,7 +71,9 @@ func BuildDeb(dir string) (string, error) {
 
 // InstallDeb copies the package into the container's /root and installs it
 // with apt-get, as a user would; it checks that the generator, the template
-// and the shim are then ours, and returns apt-get's output.
+// and the shim are then ours, and returns apt-get's output. The package
+// leaves running instances alone (their new template applies from their
+// next start): RestartPostfix follows.
 func (w *Walk) InstallDeb(t harness.TB, deb string) string {
 	t.Helper()
 	data, err := os.ReadFile(deb)
@@ -93,6 +95,17 @@ func (w *Walk) InstallDeb(t harness.TB, deb string) string {
 	}
 	w.Shim = true
 	return out
+}
+
+// RestartPostfix types "systemctl restart postfix", as a user does after
+// installing the package: the default instance, started at boot by
+// Debian's template, comes under ours.
+func (w *Walk) RestartPostfix(t harness.TB) {
+	t.Helper()
+	w.Type(t, "the running default instance comes under the new template", "systemctl", "restart", "postfix")
+	if p := RequireActive(t, w.C, Unit("-")); !strings.Contains(p["FragmentPath"]+p["DropInPaths"], "postfix@") {
+		t.Fatalf("%s runs without our template: %v", Unit("-"), p)
+	}
 }
 
 // Layout lays out the walk-through: "postmulti -e init", then each
