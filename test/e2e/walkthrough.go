@@ -3,8 +3,9 @@
 // systemd-nspawn container (see package harness), with this project's
 // generator and unit template installed where Debian's were.
 //
-// This file lays out the walk-through; the demo (scripts/demo.sh) uses it
-// too. The tests are in e2e_test.go.
+// This file holds the walk-through's instances and test services;
+// steps.go its steps (Walk), which the demo (test/e2e/demo, make demo)
+// runs too. The tests are in e2e_test.go and demo_test.go.
 package e2e
 
 import (

@@ -399,7 +399,7 @@ func tryNext(n *narrator) {
 		{"systemctl reload postfix", "every running instance"},
 		{"postmulti -g mta -p stop", "the same through the shim, waiting for every unit"},
 		{"journalctl -u postfix@postfix-in", "an instance's log"},
-		{"/usr/lib/systemd/system-generators/postfix-instance-generator --dry-run", "what the generator writes"},
+		{"postmulti -I postfix-test -e create", "one more instance: its unit exists at once"},
 	} {
 		n.printf("   %s %s\n", n.paint(cyan, fmt.Sprintf("%-48s", l[0])), n.paint(dim, l[1]))
 	}
