@@ -282,6 +282,13 @@ func run(t *demoT, n *narrator, release string) {
 	}
 	n.OK("postfix-out was up before systemd began to start postfix-in (After= from multi_instance_directories)")
 
+	// Optional: shown when the installed package has postfix-instances(1).
+	// With the whole group up it must say so (exit status 0).
+	if _, err := c.Exec("test", "-x", "/usr/bin/postfix-instances"); err == nil {
+		n.Step("The instances as postfix-instances sees them")
+		n.Output(w.Type(t, "", "postfix-instances", "status"))
+	}
+
 	n.Step("A message to postfix-in")
 	d := w.SendTo(t, "alice@example.com", "bob@example.com")
 	n.Say("the sink received it once, for both recipients; its Received: chain, newest first:")
@@ -306,12 +313,6 @@ func run(t *demoT, n *narrator, release string) {
 	n.Note("Restart=on-failure, RestartSec=1s; NRestarts=%s", r.NRestarts)
 	d = w.SendTo(t, "carol@example.com")
 	n.OK("mail flows again: postfix-in %s -> postfix-out %s", d.InID, d.OutID)
-
-	// Optional: once the package ships postfix-instances(1), show its view.
-	if _, err := c.Exec("test", "-x", "/usr/bin/postfix-instances"); err == nil {
-		n.Step("The instances as postfix-instances sees them")
-		n.Output(w.Type(t, "", "postfix-instances", "status"))
-	}
 
 	n.Step("Stopping the group")
 	stopped := w.StopGroup(t, "postfix-mta.target", out2, in)
