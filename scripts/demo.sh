@@ -20,8 +20,15 @@ set -eu
 cd "$(dirname "$0")/.."
 release=${RELEASE:-bookworm}
 
+tmp=$(mktemp -d)
+# On ^C the demo tears its container down first; the trap runs after it.
+trap 'rm -rf "$tmp"' EXIT HUP INT PIPE TERM
+
 if [ "$(id -u)" = 0 ]; then
-	exec go run ./test/e2e/demo -release "$release"
+	go build -buildvcs=false -o "$tmp/demo" ./test/e2e/demo
+	status=0
+	"$tmp/demo" -release "$release" || status=$?
+	exit "$status"
 fi
 
 why="not running as root (the demo installs packages and boots a container)"
@@ -29,8 +36,6 @@ echo "demo: $why, so no container is booted."
 echo "demo: showing instead what postfix-instance-generator writes for the walk-through,"
 echo "demo: from generator/testdata/walkthrough/root (--dry-run, nothing is written):"
 echo
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -buildvcs=false -o "$tmp/postfix-instance-generator" ./cmd/postfix-instance-generator
 # The generator exits 1 when it skipped an instance; show that too.
 status=0

@@ -41,6 +41,7 @@ type demoT struct {
 	mu       sync.Mutex
 	cleanups []func()
 	failed   bool
+	stopping bool // interrupted: the signal handler tears down and exits
 	once     sync.Once
 	verbose  bool
 	logs     strings.Builder
@@ -62,9 +63,19 @@ func (d *demoT) Logf(format string, args ...any) {
 func (d *demoT) Fatalf(format string, args ...any) {
 	d.mu.Lock()
 	d.failed = true
+	stopping := d.stopping
 	d.mu.Unlock()
-	fmt.Fprintf(os.Stderr, "\ndemo: FAILED: "+format+"\n", args...)
+	if !stopping { // else the failure is the teardown's doing
+		fmt.Fprintf(os.Stderr, "\ndemo: FAILED: "+format+"\n", args...)
+	}
 	panic(fatal{})
+}
+
+// interrupted reports whether the demo was interrupted.
+func (d *demoT) interrupted() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopping
 }
 func (d *demoT) Cleanup(f func()) {
 	d.mu.Lock()
@@ -128,7 +139,7 @@ func main() {
 		<-sig
 		fmt.Fprintln(os.Stderr, "\ndemo: interrupted, tearing down")
 		t.mu.Lock()
-		t.failed = true
+		t.failed, t.stopping = true, true
 		t.mu.Unlock()
 		t.cleanup()
 		harness.CleanupBuilds()
@@ -151,6 +162,9 @@ func main() {
 		}()
 		run(t, n, *release)
 	}()
+	if t.interrupted() {
+		select {} // the signal handler exits
+	}
 	harness.CleanupBuilds()
 	if t.Failed() {
 		if !t.verbose && t.logs.Len() > 0 {
@@ -252,7 +266,12 @@ func run(t *demoT, n *narrator, release string) {
 	})
 	n.Say("container %s is up: systemd is its PID 1 (PID %d on this host), %s after systemd-nspawn started", c.Machine, c.PID1(), seconds(took))
 
-	w := &e2e.Walk{C: c, Typed: n.Typed}
+	w := &e2e.Walk{C: c, Typed: func(args []string, note string) {
+		if t.interrupted() {
+			panic(fatal{}) // type nothing more
+		}
+		n.Typed(args, note)
+	}}
 	n.Step("Installing the package, as a user would")
 	diversions := 0
 	for _, line := range strings.Split(w.InstallDeb(t, deb), "\n") {
