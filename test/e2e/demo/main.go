@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -410,7 +411,7 @@ func diskUsage(dir string) float64 {
 // tryNext ends the transcript: the README's day-to-day commands, and where
 // the cache is.
 func tryNext(n *narrator) {
-	n.printf("\n%s\n", n.paint(bold, "Try next, on a host with the package installed (apt-get install ./postfix-instances_*.deb):"))
+	n.printf("\n%s\n", n.paint(bold, "Try next, on a host with the package installed (make packages; apt-get install ./dist/postfix-instances_*_"+runtime.GOARCH+".deb):"))
 	for _, l := range [][2]string{
 		{"postmulti -l", "the instances, as upstream lists them"},
 		{"systemctl status postfix@postfix-out", "one instance: its master, its log"},
@@ -424,6 +425,6 @@ func tryNext(n *narrator) {
 		n.printf("   %s %s\n", n.paint(cyan, fmt.Sprintf("%-48s", l[0])), n.paint(dim, l[1]))
 	}
 	cache := harness.CacheDir()
-	n.printf("\nThe root tree stays cached in %s (%.0f MB), so the next run takes seconds to boot.\n", cache, diskUsage(cache))
+	n.printf("\nThe root tree stays cached under %s (%.0f MB in all), so the next run boots in seconds.\n", cache, diskUsage(cache))
 	n.printf("Remove it with: %s   (the next make demo or make test builds it again, about a minute)\n", n.paint(cyan, "rm -rf "+cache))
 }
