@@ -16,7 +16,8 @@ help:
 	@echo "make fuzz        long fuzzing runs (FUZZTIME=10m by default)"
 	@echo "make packages    .deb and .rpm packages into dist/"
 	@echo "make packaging-check  build packages, run lintian and rpmlint"
-	@echo "make demo        run the border-MTA walk-through (root: in a container)"
+	@echo "make demo        the border-MTA walk-through, narrated (root: installs what it needs,"
+	@echo "                 boots a container, installs the .deb there; RELEASE=bookworm)"
 
 build:
 	@mkdir -p $(BIN)
@@ -51,8 +52,11 @@ packages:
 packaging-check:
 	./scripts/packaging-check.sh
 
-demo: build
-	./scripts/demo.sh
+# The walk-through under real systemd in a throw-away container (as root; a
+# --dry-run preview otherwise). RELEASE picks the Debian release to boot.
+RELEASE ?= bookworm
+demo:
+	RELEASE=$(RELEASE) ./scripts/demo.sh
 
 clean:
 	rm -rf $(BIN) dist

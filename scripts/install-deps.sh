@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-# install-deps.sh: install everything the test suite needs on a Debian 12
-# machine, as root. Idempotent: installs only what is missing.
+# install-deps.sh: install what this project needs on a Debian machine, as
+# root. Idempotent: installs only what is missing.
+#
+#   scripts/install-deps.sh        everything the test suite needs (make test)
+#   scripts/install-deps.sh demo   only what make demo needs: booting a
+#                                  container and building the .deb
 #
 # Debian's postfix package is the oracle our tests compare against. Its
 # postinst would start Postfix on this host; a temporary policy-rc.d keeps
 # it from doing so (the tests never run Postfix on the host itself).
 set -euo pipefail
 
+set_name=${1:-test}
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: must run as root (apt-get install)" >&2
 	exit 1
 fi
 
-packages=(
+# make demo: boot a Debian container (the root tree is built with
+# debootstrap from the host's apt mirror, over https when the sources say
+# so) and build the .deb with nfpm (a Go module) from a git work tree.
+demo_packages=(
+	debootstrap            # builds the root tree for systemd-nspawn
+	debian-archive-keyring # debootstrap checks the mirror's signatures
+	systemd-container      # systemd-nspawn
+	util-linux             # nsenter
+	git                    # the package version (git describe)
+	ca-certificates
+)
+
+test_packages=(
 	postfix            # the oracle: postconf, postmulti, postfix
 	debootstrap        # builds the Debian 12 root tree for systemd-nspawn
 	systemd-container  # systemd-nspawn
@@ -30,20 +47,31 @@ packages=(
 	fish               # completions/ tests
 )
 
+case $set_name in
+test) packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+demo) packages=("${demo_packages[@]}") ;;
+*)
+	echo "install-deps.sh: unknown set $set_name (test, demo)" >&2
+	exit 2
+	;;
+esac
+
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 
 if [ "${#missing[@]}" -gt 0 ]; then
-	echo "install-deps.sh: installing ${missing[*]}"
+	echo "install-deps.sh: installing ${missing[*]} (apt-get)"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	# Answer postfix's debconf questions: a local-only default instance.
-	echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
-	echo "postfix postfix/mailname string test.invalid" | debconf-set-selections
+	if [[ " ${missing[*]} " == *" postfix "* ]]; then
+		# Answer postfix's debconf questions: a local-only default instance.
+		echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+		echo "postfix postfix/mailname string test.invalid" | debconf-set-selections
+	fi
 	created_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
+	if [ "$set_name" = test ] && [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 		chmod 755 /usr/sbin/policy-rc.d
 		created_policy=1
@@ -55,4 +83,4 @@ fi
 # Go modules come from the module proxy.
 cd "$(dirname "$0")/.."
 go mod download
-echo "install-deps.sh: all test dependencies present"
+echo "install-deps.sh: everything $set_name needs is present"

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,46 +42,27 @@ func step(t *testing.T, name string, f func(t *testing.T)) {
 	}
 }
 
-// requireActive checks that unit runs with a live main process and returns
-// its properties; it stops the test if not.
+// requireActive is RequireActive.
 func requireActive(t *testing.T, c *harness.Container, unit string) Props {
 	t.Helper()
-	p, ok := checkActive(t, c, unit)
-	if !ok {
-		t.FailNow()
-	}
-	return p
+	return RequireActive(t, c, unit)
 }
 
-// checkActive is requireActive that lets the test go on.
+// checkActive is RequireActive that lets the test go on.
 func checkActive(t *testing.T, c *harness.Container, unit string) (Props, bool) {
 	t.Helper()
-	p := UnitProps(c, unit)
-	if p["ActiveState"] != "active" || p["SubState"] != "running" {
-		t.Errorf("%s is %s/%s (result %s), want active/running; drop-ins: %s\n%s", unit,
-			p["ActiveState"], p["SubState"], p["Result"], p["DropInPaths"], c.Journal("-u", unit))
-		return p, false
-	}
-	if pid := p["MainPID"]; pid == "" || pid == "0" {
-		t.Errorf("%s has no main PID: systemd cannot watch its master (PIDFile=?)", unit)
+	p, err := CheckActive(c, unit)
+	if err != nil {
+		t.Errorf("%v", err)
 		return p, false
 	}
 	return p, true
 }
 
-// requireNotRunning checks that unit is not active and no master runs in
-// its cgroup.
+// requireNotRunning is RequireNotRunning.
 func requireNotRunning(t *testing.T, c *harness.Container, unit string) {
 	t.Helper()
-	p := UnitProps(c, unit)
-	if p["ActiveState"] == "active" || p["ActiveState"] == "activating" || p["ActiveState"] == "deactivating" {
-		t.Errorf("%s is %s, want it not running", unit, p["ActiveState"])
-	}
-	for pid, u := range Masters(t, c) {
-		if u == unit {
-			t.Errorf("a master (PID %d) is still running in %s's cgroup", pid, unit)
-		}
-	}
+	RequireNotRunning(t, c, unit)
 }
 
 // reloadLines counts the master's "reload" log lines for an instance's
@@ -96,92 +75,26 @@ func reloadLines(c *harness.Container, configDir string) int {
 	return strings.Count(strings.TrimSpace(res.Stdout), "\n") + 1
 }
 
-// queueID extracts the queue id from the Received: header added by host.
-func queueID(t *testing.T, msg, host string) string {
-	t.Helper()
-	re := regexp.MustCompile(`by ` + regexp.QuoteMeta(host) + ` \(Postfix\) with E?SMTP id ([0-9A-Za-z]+)`)
-	for _, r := range Headers(msg, "Received") {
-		if m := re.FindStringSubmatch(r); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("no Received: header by %s in:\n%s", host, msg)
-	return ""
-}
-
-// checkDelivered proves a message went postfix-in -> filter -> postfix-out
-// -> sink, with every recipient and with XFORWARD passed along.
+// checkDelivered is CheckDelivered, returning the message.
 func checkDelivered(t *testing.T, c *harness.Container, tag string, rcpts ...string) string {
 	t.Helper()
-	msgs := WaitDelivered(t, c, tag, 60*time.Second)
-	if len(msgs) != 1 {
-		t.Fatalf("message %s stored %d times, want once (one transaction for all recipients)", tag, len(msgs))
-	}
-	msg := msgs[0]
-	if got := Headers(msg, "X-PFI-Filter"); len(got) != 1 || got[0] != "passed" {
-		t.Errorf("X-PFI-Filter headers = %q, want one \"passed\": the message did not go through the filter\n%s", got, msg)
-	}
-	env := strings.Join(Headers(msg, "X-Sink-Envelope-To"), "\n")
-	for _, r := range rcpts {
-		if !strings.Contains(env, "<"+r+">") {
-			t.Errorf("recipient %s missing from the delivered envelope:\n%s", r, env)
-		}
-	}
-	// Received: chain, newest first: postfix-out, then postfix-in.
-	recv := Headers(msg, "Received")
-	if len(recv) < 2 || !strings.Contains(recv[0], "by out.mta1.example.com") || !strings.Contains(recv[1], "by in.mta1.example.com") {
-		t.Errorf("Received: chain = %q, want postfix-out's above postfix-in's", recv)
-	}
-	// XFORWARD: postfix-out's smtpd logs the original queue id it was told.
-	inID := queueID(t, msg, "in.mta1.example.com")
-	c.Eventually("postfix-out logging orig_queue_id="+inID, 10*time.Second, func() (bool, error) {
-		res, err := c.Exec("journalctl", "-b", "--no-pager", "-o", "cat", "-t", "postfix-out/smtpd", "--grep", "orig_queue_id="+inID)
-		return err == nil && strings.Contains(res.Stdout, inID), err
-	})
-	return msg
+	return CheckDelivered(t, c, tag, rcpts...).Message
 }
 
 // TestMTAGroup runs the walk-through's mta group through its life under
 // systemd in one container: start (order), mail flow, reload, a master
-// killed with SIGKILL, stop (order).
+// killed with SIGKILL, stop (order). The demo runs the same steps.
 func TestMTAGroup(t *testing.T) {
 	c := boot(t, false)
+	w := &Walk{C: c, Typed: func(args []string, _ string) { t.Logf("# %s", strings.Join(args, " ")) }}
 	out, in := Unit("postfix-out"), Unit("postfix-in")
 
 	step(t, "start postfix-mta.target starts postfix-out before postfix-in", func(t *testing.T) {
-		for _, u := range []string{out, in} {
-			if p := UnitProps(c, u); p["ActiveState"] != "inactive" {
-				t.Fatalf("%s is %s before the target was started", u, p["ActiveState"])
-			}
-		}
-		c.Run("systemctl", "start", "postfix-mta.target")
-		po, pi := requireActive(t, c, out), requireActive(t, c, in)
-		if !strings.Contains(po["DropInPaths"], "/50-instance.conf") {
-			t.Errorf("%s runs without the generator's drop-in: %s", out, po["DropInPaths"])
-		}
-		// postfix-out was up (its master initialised: Type=forking) before
-		// systemd even began to start postfix-in.
-		if a, b := po.Mono("ActiveEnterTimestampMonotonic"), pi.Mono("InactiveExitTimestampMonotonic"); a == 0 || b == 0 || a > b {
-			t.Errorf("postfix-out became active at %d µs, postfix-in began starting at %d µs: want out first", a, b)
-		}
-		if a, b := po.Mono("ActiveEnterTimestampMonotonic"), pi.Mono("ExecMainStartTimestampMonotonic"); a > b {
-			t.Errorf("postfix-in's ExecStart ran at %d µs, before postfix-out was active at %d µs", b, a)
-		}
-		masters := Masters(t, c)
-		for _, u := range []string{out, in} {
-			found := false
-			for _, mu := range masters {
-				found = found || mu == u
-			}
-			if !found {
-				t.Errorf("no master process in %s's cgroup; masters: %v", u, masters)
-			}
-		}
+		w.StartGroup(t, "postfix-mta.target", out, in)
 	})
 
 	step(t, "a message to postfix-in reaches the sink through the filter", func(t *testing.T) {
-		tag := Send(t, c, "alice@example.com", "bob@example.com", "carol@sub.example.com")
-		checkDelivered(t, c, tag, "alice@example.com", "bob@example.com", "carol@sub.example.com")
+		w.SendTo(t, "alice@example.com", "bob@example.com", "carol@sub.example.com")
 	})
 
 	step(t, "systemctl reload postfix reloads every running instance", func(t *testing.T) {
@@ -203,50 +116,13 @@ func TestMTAGroup(t *testing.T) {
 	})
 
 	step(t, "kill -9 of a master: systemd restarts it and mail flows again", func(t *testing.T) {
-		old := requireActive(t, c, out)
-		killed := time.Now()
-		c.Run("kill", "-9", old["MainPID"])
-		c.Eventually(out+" restarted with a new master", 30*time.Second, func() (bool, error) {
-			p := UnitProps(c, out)
-			return p["ActiveState"] == "active" && p["SubState"] == "running" &&
-				p["MainPID"] != "0" && p["MainPID"] != old["MainPID"], nil
-		})
-		t.Logf("%s was back %s after SIGKILL to its master", out, time.Since(killed).Round(100*time.Millisecond))
-		p := requireActive(t, c, out)
-		if n, _ := strconv.Atoi(p["NRestarts"]); n < 1 {
-			t.Errorf("NRestarts = %s, want systemd to have restarted it", p["NRestarts"])
-		}
-		if _, err := c.Exec("kill", "-0", old["MainPID"]); err == nil {
-			t.Errorf("the killed master's PID %s is alive again?", old["MainPID"])
-		}
-		tag := Send(t, c, "dave@example.com")
-		checkDelivered(t, c, tag, "dave@example.com")
+		r := w.KillMaster(t, out)
+		t.Logf("%s was back %s after SIGKILL to its master", out, r.Back.Round(100*time.Millisecond))
+		w.SendTo(t, "dave@example.com")
 	})
 
 	step(t, "stop postfix-mta.target stops postfix-in before postfix-out", func(t *testing.T) {
-		stopped := time.Now()
-		c.Run("systemctl", "stop", "postfix-mta.target")
-		// systemctl returns once the target's own stop job is done; its
-		// members, ordered Before= it, are stopped after it (reverse
-		// order), by jobs of the same transaction it does not wait for.
-		c.Eventually("postfix-in and postfix-out to stop", 2*time.Minute, func() (bool, error) {
-			for _, u := range []string{out, in} {
-				if s := UnitProps(c, u)["ActiveState"]; s != "inactive" && s != "failed" {
-					return false, fmt.Errorf("%s is %s", u, s)
-				}
-			}
-			return true, nil
-		})
-		t.Logf("the group was down %s after systemctl stop postfix-mta.target", time.Since(stopped).Round(100*time.Millisecond))
-		po, pi := UnitProps(c, out), UnitProps(c, in)
-		for _, u := range []string{out, in} {
-			requireNotRunning(t, c, u)
-		}
-		// postfix-in was completely down before systemd began to stop
-		// postfix-out.
-		if a, b := pi.Mono("InactiveEnterTimestampMonotonic"), po.Mono("ActiveExitTimestampMonotonic"); a == 0 || b == 0 || a > b {
-			t.Errorf("postfix-in became inactive at %d µs, postfix-out began stopping at %d µs: want in first", a, b)
-		}
+		w.StopGroup(t, "postfix-mta.target", out, in)
 		for _, dir := range []string{"/etc/postfix-out", "/etc/postfix-in"} {
 			if res, err := c.Exec("postfix", "-c", dir, "status"); err == nil {
 				t.Errorf("postfix -c %s status says it runs: %s%s", dir, res.Stdout, res.Stderr)

@@ -3,12 +3,12 @@
 // systemd-nspawn container (see package harness), with this project's
 // generator and unit template installed where Debian's were.
 //
-// This file lays out the walk-through; the demo (scripts/demo.sh) uses it
-// too. The tests are in e2e_test.go.
+// This file holds the walk-through's instances and test services;
+// steps.go its steps (Walk), which the demo (test/e2e/demo, make demo)
+// runs too. The tests are in e2e_test.go and demo_test.go.
 package e2e
 
 import (
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -73,23 +73,31 @@ const TemplateDropIn = "/usr/lib/systemd/system/postfix@.service.d/20-postfix-in
 
 // Files are installed where the Debian package puts them (it diverts
 // Debian's generator; on merged /usr, /lib/systemd/... is the same file;
-// the template goes in as a drop-in on Debian's), plus the null-client
-// main.cf of the walk-through's default instance and the test services.
+// the template goes in as a drop-in on Debian's), plus the Scaffolding.
 func (p Product) Files() []harness.File {
 	var shim []harness.File
 	if p.Shim != "" {
 		shim = append(shim, harness.File{Path: "/usr/sbin/postmulti", Src: p.Shim, Mode: 0o755})
 	}
-	return append(shim, []harness.File{
+	return append(append(shim, []harness.File{
 		{Path: "/usr/lib/systemd/system-generators/postfix-instance-generator", Src: p.Generator, Mode: 0o755},
 		{Path: TemplateDropIn, Src: filepath.Join(p.Root, "units/postfix@.service")},
 		{Path: "/usr/lib/systemd/system/postfix@.service.d/40-debian-configure-instance.conf",
 			Src: filepath.Join(p.Root, "units/debian/postfix@.service.d/40-debian-configure-instance.conf")},
-		{Path: "/usr/local/libexec/pfi-test/smtptool", Src: p.SMTPTool, Mode: 0o755},
+	}...), Scaffolding(p.SMTPTool)...)
+}
+
+// Scaffolding is what the walk-through needs besides the product: the
+// null-client main.cf of its default instance, and the content filter and
+// the internal destination, test services run by smtptool (the host path
+// of the built ./test/e2e/smtptool).
+func Scaffolding(smtptool string) []harness.File {
+	return []harness.File{
+		{Path: "/usr/local/libexec/pfi-test/smtptool", Src: smtptool, Mode: 0o755},
 		{Path: "/etc/systemd/system/pfi-sink.service", Data: []byte(sinkUnit)},
 		{Path: "/etc/systemd/system/pfi-filter.service", Data: []byte(filterUnit)},
 		{Path: "/etc/postfix/main.cf", Data: []byte(NullClientMainCF)},
-	}...)
+	}
 }
 
 // NullClientMainCF is the default instance of the walk-through: a
@@ -210,59 +218,26 @@ func Unit(name string) string { return "postfix@" + name + ".service" }
 func ConfigDir(name string) string { return "/etc/" + name }
 
 // SetUp lays out the walk-through inside a container booted with
-// Product.Files: "postmulti -e init", then per instance "postmulti -I NAME
-// -G GROUP -e create", its settings, its listener, "master_service_disable ="
-// and "postmulti -e enable"; then it starts the sink and the filter and
+// Product.Files, with upstream's postmulti or the shim (Walk.Layout), and
 // runs daemon-reload so that systemd reruns the generator. Nothing is
 // started: that is the tests' business.
 func SetUp(t harness.TB, c *harness.Container, instances []Instance) {
 	t.Helper()
-	c.Run("postmulti", "-e", "init")
-	for _, in := range instances {
-		CreateInstance(t, c, in)
-	}
-	c.Run("systemctl", "enable", "--now", "pfi-sink.service", "pfi-filter.service")
-	c.DaemonReload()
+	(&Walk{C: c}).Layout(t, instances)
 }
 
-// CreateInstance creates and configures one instance with postmulti and
-// postconf, as the README does.
+// CreateInstance creates and configures one instance with postmulti, as
+// the README does (Walk.CreateInstance).
 func CreateInstance(t harness.TB, c *harness.Container, in Instance) {
 	t.Helper()
-	args := []string{"postmulti", "-I", in.Name}
-	if in.Group != "" {
-		args = append(args, "-G", in.Group)
-	}
-	c.Run(append(args, "-e", "create")...)
-	dir := ConfigDir(in.Name)
-	if len(in.Settings) > 0 {
-		c.Run(append([]string{"postconf", "-c", dir, "-e"}, in.Settings...)...)
-	}
-	if in.Listen != "" {
-		// Replace the stock "smtp inet" listener with one on Listen.
-		c.Run("postconf", "-c", dir, "-MX", "smtp/inet")
-		c.Run("postconf", "-c", dir, "-M", in.Listen+"/inet="+in.Listen+" inet n - n - - smtpd")
-	}
-	c.Run("postmulti", "-i", in.Name, "-x", "postconf", "-e", "master_service_disable =", "authorized_submit_users = root")
-	if in.Enable {
-		c.Run("postmulti", "-i", in.Name, "-e", "enable")
-	}
+	(&Walk{C: c}).CreateInstance(t, in)
 }
 
-// Send submits one message to postfix-in with swaks and returns its
-// Message-ID-like tag, a unique subject.
+// Send submits one message to postfix-in with swaks and returns its tag, a
+// unique subject (Walk.Send).
 func Send(t harness.TB, c *harness.Container, to ...string) string {
 	t.Helper()
-	tag := fmt.Sprintf("pfi-%d", time.Now().UnixNano())
-	args := []string{"swaks", "--server", "127.0.0.1", "--port", InPort,
-		"--ehlo", ClientHELO, "--from", "sender@example.org",
-		"--to", strings.Join(to, ","), "--header", "Subject: " + tag,
-		"--body", "walk-through test message " + tag, "--timeout", "30"}
-	res, err := c.Exec(args...)
-	if err != nil {
-		t.Fatalf("swaks to postfix-in: %v\n%s", err, res.Stdout)
-	}
-	return tag
+	return (&Walk{C: c}).Send(t, to...)
 }
 
 // Delivered returns the sink's stored messages whose Subject is tag.
