@@ -208,6 +208,11 @@ func (c *Config) load(s *state) {
 	}
 	names := make([]string, 0, size) // what s.get finds
 	s.eng.warn = func(w string) { s.warn = append(s.warn, w) }
+	if s.tab != nil {
+		s.eng.fns = s.tab.fns
+	} else {
+		s.eng.fns = builtin().fns
+	}
 	confDir := c.confDir()
 	mainCf := confDir + "/main.cf"
 

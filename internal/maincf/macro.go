@@ -50,6 +50,7 @@ type crash struct{ msg string }
 // expansions: where warnings go and how deep relational operands nest.
 type macEngine struct {
 	warn     func(string)
+	fns      map[string]namedFn // ${name{text}} functions; nil before Postfix 3.11
 	depth    int
 	steps    int
 	maxDepth int // the highest depth reached (for fixedExp)
@@ -581,6 +582,9 @@ func (mc *macCtx) callback(typ int, buf string) int {
 				mode = modeTest
 				break
 			}
+			if buf[cp+tmp] == '{' && mc.e.fns != nil {
+				return mc.parseFunction(buf, start, cp, cp+tmp)
+			}
 			if c := buf[cp]; !isAlnum(c) && c != '_' {
 				return mc.parseError("attribute name syntax error at: \"...%s>>>%s\"", buf[:cp], first20(buf[cp:]))
 			}
@@ -646,5 +650,96 @@ func (mc *macCtx) callback(typ int, buf string) int {
 		}
 	}
 	mc.level--
+	return mc.status
+}
+
+// namedFn is a function called as ${name{text}} (Postfix 3.11's
+// mac_expand_add_named_fn): it gets the expanded text and returns its
+// output, or false after a warning (MAC_PARSE_ERROR).
+type namedFn func(e *macEngine, in string) (string, bool)
+
+// postconfFns are the functions postconf 3.11 registers (mac_midna).
+var postconfFns = map[string]namedFn{
+	"domain_to_ascii": fnDomainToASCII,
+	"domain_to_utf8":  fnDomainToUTF8,
+}
+
+func allASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// fnDomainToASCII passes ASCII through. The IDNA conversion of a
+// non-ASCII domain (ICU's UTS #46 in Postfix) is not reproduced: it is
+// refused, with Postfix's warning for a domain it cannot convert.
+func fnDomainToASCII(e *macEngine, in string) (string, bool) {
+	if allASCII(in) {
+		return in, true
+	}
+	e.warnf("bad domain argument in: '%s{%s}'", "domain_to_ascii", in)
+	return "", false
+}
+
+// fnDomainToUTF8 passes non-ASCII through; ASCII without A-labels is
+// its own U-label form. A-labels (xn--) are not converted: refused as
+// fnDomainToASCII refuses non-ASCII.
+func fnDomainToUTF8(e *macEngine, in string) (string, bool) {
+	if !allASCII(in) {
+		return in, true
+	}
+	for _, label := range strings.Split(in, ".") {
+		if len(label) >= 4 && strings.EqualFold(label[:4], "xn--") {
+			e.warnf("bad domain argument in: '%s{%s}'", "domain_to_utf8", in)
+			return "", false
+		}
+	}
+	return in, true
+}
+
+// parseFunction is mac_exp_parse_function: buf[start:nameEnd] is the
+// function's name and buf[brace] the '{' of its argument, which is
+// expanded by a new mac_expand() with the same flags and lookup; the
+// function's output is appended unless scanning. Like Postfix, it
+// returns without undoing the callback's nesting count.
+func (mc *macCtx) parseFunction(buf string, start, nameEnd, brace int) int {
+	k := brace + 1
+	k += spanWS(buf, k)
+	argStart := k
+	for level := 1; ; k++ {
+		if k >= len(buf) {
+			return mc.parseError("unbalanced {} in attribute expression: \"%s\"", buf[brace:])
+		}
+		if buf[k] == '{' {
+			level++
+		} else if buf[k] == '}' {
+			if level--; level <= 0 {
+				break
+			}
+		}
+	}
+	arg := strings.TrimRight(buf[argStart:k], " \t\n\r\v\f") // trimblanks
+	next := k + 1
+	next += spanWS(buf, next)
+	if next < len(buf) {
+		return mc.parseError("unexpected input at: \"...%s}>>>%s\"", arg, first20(buf[next:]))
+	}
+	name := buf[start:nameEnd]
+	fn, ok := mc.e.fns[name]
+	if !ok {
+		return mc.parseError("unknown function \"%s\" at\"...>>>%s{%s}\"", name, name, arg)
+	}
+	out, st, _ := mc.e.expandWith(arg, mc.flags, mc.lookup, mc.fixed)
+	mc.status |= st
+	if mc.flags&macScan == 0 && mc.status&macParseError == 0 {
+		if r, ok := fn(mc.e, out); ok {
+			mc.result.WriteString(r)
+		} else {
+			mc.status |= macParseError
+		}
+	}
 	return mc.status
 }

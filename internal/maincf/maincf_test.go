@@ -347,7 +347,14 @@ func TestBuildOverrides(t *testing.T) {
 // defaults (Table.scanFree) because none needs it; a copy that is scanned
 // must find the same, and an override must bring the scan back.
 func TestBuiltinScanFree(t *testing.T) {
-	b := builtin()
+	for _, series := range Series() {
+		b, _ := SelectDefaults(series)
+		t.Run(series, func(t *testing.T) { checkScanFree(t, b) })
+	}
+	checkScanFree(t, builtin())
+}
+
+func checkScanFree(t *testing.T, b *Table) {
 	if !b.scanFree {
 		t.Fatal("the built-in table is scanned at run time")
 	}
@@ -357,7 +364,7 @@ func TestBuiltinScanFree(t *testing.T) {
 	}
 	got, want := b.prep(), scanned.prep()
 	if len(want.scanNames) != 0 || len(got.scanNames) != 0 {
-		t.Errorf("defaults that need the start-up scan: %v; regenerate defaults_gen.go and let prep scan them", want.scanNames)
+		t.Errorf("defaults that need the start-up scan: %v; regenerate defaults_*_gen.go and let prep scan them", want.scanNames)
 	}
 	if !reflect.DeepEqual(got.host, want.host) || !reflect.DeepEqual(got.host, []string{"mydomain", "myhostname", "mynetworks", "process_id"}) {
 		t.Errorf("host parameters %v, scanned %v", got.host, want.host)

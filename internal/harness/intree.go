@@ -1,0 +1,82 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// InReleaseEnv is set, to the release's name, in the environment of a
+// test binary that RunTestsIn runs inside a container; tests use it (via
+// InRelease) not to start containers from inside one.
+const InReleaseEnv = "PFI_TEST_IN_RELEASE"
+
+// InRelease returns the release a test binary was started in by
+// RunTestsIn, or "" on the host.
+func InRelease() Release { return Release(os.Getenv(InReleaseEnv)) }
+
+// RunTestsIn runs the tests of the calling package that match run inside
+// a booted container of release r, against that release's own programs
+// (postconf, postmulti, ...): it builds the package's test binary
+// (statically), brings it and the package directory (for testdata/) into
+// the container read-only, and runs it there as root, in the package
+// directory, with $PFI_TEST_IN_RELEASE set. It fails t when the tests
+// fail inside and returns their verbose output.
+func RunTestsIn(t *testing.T, r Release, run string, timeout time.Duration) string {
+	t.Helper()
+	Require(t)
+	if InRelease() != "" {
+		t.Fatalf("harness: RunTestsIn called inside a container (%s)", InRelease())
+	}
+	pkgDir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "pkg.test")
+	t0 := time.Now()
+	cmd := exec.Command("go", "test", "-c", "-trimpath", "-buildvcs=false", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("harness: go test -c in %s: %v\n%s", pkgDir, err, out)
+	}
+	t.Logf("test binary built in %s", time.Since(t0).Round(time.Millisecond))
+	c := Boot(t, Options{Release: r, BindRO: []string{pkgDir + ":/pfi/pkg", bin + ":/pfi/pkg.test"}})
+	t0 = time.Now()
+	res, err := c.run(timeout, nil, "env", "-C", "/pfi/pkg", InReleaseEnv+"="+string(r),
+		"/pfi/pkg.test", "-test.run", run, "-test.count=1", "-test.v", "-test.timeout", timeout.String())
+	out := res.Stdout + res.Stderr
+	t.Logf("%s: tests %q ran in %s", r, run, time.Since(t0).Round(time.Millisecond))
+	if err != nil {
+		t.Errorf("%s: the tests failed inside the container: %v\n%s", r, err, tail(out, 20000))
+	}
+	return out
+}
+
+// tail keeps the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// Summary counts the top-level results in go test -v output: "ok 5,
+// failed 1, skipped 2".
+func Summary(out string) string {
+	var pass, fail, skip int
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "--- PASS"):
+			pass++
+		case strings.HasPrefix(l, "--- FAIL"):
+			fail++
+		case strings.HasPrefix(l, "--- SKIP"):
+			skip++
+		}
+	}
+	return fmt.Sprintf("passed %d, failed %d, skipped %d", pass, fail, skip)
+}
