@@ -308,7 +308,7 @@ func (c *Config) load(s *state) {
 		v, _ := s.get(name)
 		c.scan(s, v, mainCf)
 		if builtin && f&FlagLegacy == 0 {
-			c.dbmsWarnings(s, c.expandValue(s, v), "main.cf")
+			c.dbmsWarnings(s, c.expandValue(s, v), dbmsConf(mainCf))
 		}
 	}
 	for _, name := range userNames {
@@ -735,3 +735,12 @@ func (f flagOverlay) Flags(name string) ParamFlags { return f.flags.Flags(name) 
 
 // processID is what postconf prints for process_id: its own PID.
 var processID = strconv.Itoa(os.Getpid())
+
+// dbmsConf names main.cf in postconf's warnings about unbalanced {} in
+// map references: "main.cf" up to Postfix 3.7, its path in 3.10.
+func dbmsConf(mainCf string) string {
+	if postfixAtLeast(3, 10) {
+		return mainCf
+	}
+	return "main.cf"
+}

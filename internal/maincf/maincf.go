@@ -238,6 +238,7 @@ func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool
 		var line string
 		var joined []byte // line, once it spans physical lines
 		first := 0
+		gotNull, cFirst := false, 0 // readllines' got_null and *first_line
 		for {
 			start := r.pos
 			if i := strings.IndexByte(r.data[start:], '\n'); i >= 0 {
@@ -252,6 +253,12 @@ func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool
 			}
 			if !eof || len(phys) > 0 {
 				r.lineno++
+			}
+			if strings.IndexByte(phys, 0) >= 0 {
+				gotNull = true
+			}
+			if line == "" {
+				cFirst = r.lineno
 			}
 			i := 0
 			for i < len(phys) && isSpace(phys[i]) {
@@ -282,6 +289,14 @@ func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool
 		}
 		if joined != nil {
 			line = string(joined)
+		}
+		if gotNull && postfixAtLeast(3, 10) {
+			// Postfix 3.10 readllines(): text after a NUL byte.
+			if cFirst == r.lineno {
+				*warnings = append(*warnings, fmt.Sprintf("%s, line %d: text after null byte may be ignored", path, r.lineno))
+			} else {
+				*warnings = append(*warnings, fmt.Sprintf("%s, line %d-%d: text after null byte may be ignored", path, cFirst, r.lineno))
+			}
 		}
 		if line != "" && isSpace(line[0]) {
 			// Continuation text without a preceding logical line:

@@ -258,3 +258,19 @@ func BuiltinSelection() Selection {
 	builtin()
 	return builtinSel
 }
+
+// behaviourSeries, when set (tests), replaces the installed Postfix's
+// series in postfixAtLeast.
+var behaviourSeries string
+
+// postfixAtLeast says whether the Postfix whose behaviour main.cf reading
+// and editing follow (the series of the built-in table: the installed
+// one's) is major.minor or newer.
+func postfixAtLeast(major, minor int) bool {
+	series := behaviourSeries
+	if series == "" {
+		series = BuiltinSelection().Series
+	}
+	v, _ := parseVersion(series)
+	return v[0] > major || v[0] == major && v[1] >= minor
+}

@@ -174,3 +174,33 @@ func BenchmarkInstalledVersion(b *testing.B) {
 		}
 	}
 }
+
+// TestBehaviour310: the Postfix 3.10 behaviours main.cf reading and
+// editing follow when 3.10 or later is installed (checked against the
+// real postconf 3.10 and 3.11 by TestReleases).
+func TestBehaviour310(t *testing.T) {
+	defer func(s string) { behaviourSeries = s }(behaviourSeries)
+	for _, series := range []string{"3.7", "3.10"} {
+		behaviourSeries = series
+		f, err := Parse("/d/main.cf", []byte("a = 1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Set("z", "v"); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"3.7": "a = 1z = v\n", "3.10": "a = 1\nz = v\n"}[series]
+		if got := string(f.Bytes()); got != want {
+			t.Errorf("%s: append to unterminated line: %q, want %q", series, got, want)
+		}
+		f, err = Parse("/d/main.cf", []byte("# c\x00\na = 1\x00x\n  more\nb = 2\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := strings.Join(f.Warnings(), "\n")
+		wantNull := series == "3.10"
+		if got := strings.Contains(w, "/d/main.cf, line 2-3: text after null byte may be ignored"); got != wantNull {
+			t.Errorf("%s: warnings %q", series, w)
+		}
+	}
+}
