@@ -226,14 +226,25 @@ func upstreamVersion(v string) string {
 }
 
 // InstalledDefaults returns the table for the Postfix installed under
-// fsys (rooted at "/"), see InstalledVersion and SelectDefaults.
+// fsys (rooted at "/"), see InstalledVersion and SelectDefaults, with the
+// link-time overrides of buildDefaults applied.
+//
+// What it does for a Postfix it has no table for: a version newer than
+// the newest table (or between two) gets the nearest older table; one
+// older than all, or one it cannot find out (no dpkg: an RPM system, a
+// test tree), the oldest (3.7). It never fails: a generator must not
+// block boot. The Selection says what happened; callers log its Warning
+// (the generator: as a warning when a version was found and has no table
+// of its own, at debug level when none was found).
 func InstalledDefaults(fsys fs.FS) (*Table, Selection) {
 	v, source, err := InstalledVersion(fsys)
 	sel := Selection{Installed: v, Source: source}
 	if err != nil {
 		sel.Source = err.Error()
 	}
-	return selectDefaults(sel)
+	t, sel := selectDefaults(sel)
+	applyOverrides(t, buildDefaults)
+	return t, sel
 }
 
 var (
@@ -247,7 +258,6 @@ var (
 func builtin() *Table {
 	builtinOnce.Do(func() {
 		builtinTab, builtinSel = InstalledDefaults(os.DirFS("/"))
-		applyOverrides(builtinTab, buildDefaults)
 	})
 	return builtinTab
 }
