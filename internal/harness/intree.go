@@ -28,6 +28,32 @@ func InRelease() Release { return Release(os.Getenv(InReleaseEnv)) }
 // fail inside and returns their verbose output.
 func RunTestsIn(t *testing.T, r Release, run string, timeout time.Duration) string {
 	t.Helper()
+	return RunTestsWith(t, InReleaseOptions{Release: r, Run: run, Timeout: timeout})
+}
+
+// InReleaseOptions say how RunTestsWith runs a package's tests in a
+// release container.
+type InReleaseOptions struct {
+	Release Release
+	Run     string        // -test.run
+	Timeout time.Duration // for the whole run inside
+	// NoSystemd runs the tests as on a host without systemd as PID 1: the
+	// container's Postfix units are stopped first, and the tests run in a
+	// private mount namespace with an empty /run/systemd, so that
+	// postfix, postmulti (Debian 13's "postfix start" redirect) and ours
+	// all take their paths for a system not booted with systemd.
+	NoSystemd bool
+}
+
+// noSystemdScript hides systemd from what it runs; the command comes as
+// its positional parameters.
+const noSystemdScript = `mount -t tmpfs -o mode=0755 pfi-no-systemd /run/systemd || exit 97
+exec "$@"`
+
+// RunTestsWith is RunTestsIn with options.
+func RunTestsWith(t *testing.T, o InReleaseOptions) string {
+	t.Helper()
+	r, run, timeout := o.Release, o.Run, o.Timeout
 	Require(t)
 	if InRelease() != "" {
 		t.Fatalf("harness: RunTestsIn called inside a container (%s)", InRelease())
@@ -45,9 +71,19 @@ func RunTestsIn(t *testing.T, r Release, run string, timeout time.Duration) stri
 	}
 	t.Logf("test binary built in %s", time.Since(t0).Round(time.Millisecond))
 	c := Boot(t, Options{Release: r, BindRO: []string{pkgDir + ":/pfi/pkg", bin + ":/pfi/pkg.test"}})
+	args := []string{"env", "-C", "/pfi/pkg", InReleaseEnv + "=" + string(r),
+		"/pfi/pkg.test", "-test.run", run, "-test.count=1", "-test.v", "-test.timeout", timeout.String()}
+	if o.NoSystemd {
+		// Debian 12's postfix.service is the umbrella of postfix@-, 13's
+		// the default instance itself: stopping it stops every master.
+		c.Run("systemctl", "stop", "postfix.service")
+		if res, err := c.Exec("postfix", "status"); err == nil {
+			t.Fatalf("harness: Postfix still runs after systemctl stop postfix: %s", res.Stderr)
+		}
+		args = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", noSystemdScript, "sh"}, args...)
+	}
 	t0 = time.Now()
-	res, err := c.run(timeout, nil, "env", "-C", "/pfi/pkg", InReleaseEnv+"="+string(r),
-		"/pfi/pkg.test", "-test.run", run, "-test.count=1", "-test.v", "-test.timeout", timeout.String())
+	res, err := c.run(timeout, nil, args...)
 	out := res.Stdout + res.Stderr
 	t.Logf("%s: tests %q ran in %s", r, run, time.Since(t0).Round(time.Millisecond))
 	if err != nil {
