@@ -100,11 +100,18 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// Summary counts the top-level results in go test -v output: "ok 5,
-// failed 1, skipped 2".
+// Summary counts the results in go test -v output ("passed 5, failed 1,
+// skipped 2") and adds the lines the tests logged about how many cases
+// they ran ("695 cases, 0 differ, in 50s").
 func Summary(out string) string {
 	var pass, fail, skip int
+	var cases []string
 	for _, l := range strings.Split(out, "\n") {
+		if _, msg, ok := strings.Cut(l, "_test.go:"); ok && strings.Contains(msg, " cases") {
+			if _, text, ok := strings.Cut(msg, ": "); ok {
+				cases = append(cases, text)
+			}
+		}
 		switch {
 		case strings.HasPrefix(l, "--- PASS"):
 			pass++
@@ -114,5 +121,9 @@ func Summary(out string) string {
 			skip++
 		}
 	}
-	return fmt.Sprintf("passed %d, failed %d, skipped %d", pass, fail, skip)
+	sum := fmt.Sprintf("passed %d, failed %d, skipped %d", pass, fail, skip)
+	if len(cases) > 0 {
+		sum += "; " + strings.Join(cases, "; ")
+	}
+	return sum
 }
