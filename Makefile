@@ -38,7 +38,7 @@ test: deps build
 # against sid's own postconf and postmulti (make test covers Debian 12 and 13).
 test-sid: deps
 	PFI_TEST_RELEASE=sid $(GO) test -count=1 -timeout 30m -run 'TestBootReleases|TestReleases|TestReleaseDefaults' \
-		./internal/harness ./internal/maincf ./internal/instance
+		./internal/harness ./internal/maincf ./internal/instance ./internal/postmulti
 
 test-short:
 	$(GO) test -short ./...

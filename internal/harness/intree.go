@@ -37,6 +37,7 @@ type InReleaseOptions struct {
 	Release Release
 	Run     string        // -test.run
 	Timeout time.Duration // for the whole run inside
+	Args    []string      // more arguments for the test binary
 	// NoSystemd runs the tests as on a host without systemd as PID 1: the
 	// container's Postfix units are stopped first, and the tests run in a
 	// private mount namespace with an empty /run/systemd, so that
@@ -73,6 +74,7 @@ func RunTestsWith(t *testing.T, o InReleaseOptions) string {
 	c := Boot(t, Options{Release: r, BindRO: []string{pkgDir + ":/pfi/pkg", bin + ":/pfi/pkg.test"}})
 	args := []string{"env", "-C", "/pfi/pkg", InReleaseEnv + "=" + string(r),
 		"/pfi/pkg.test", "-test.run", run, "-test.count=1", "-test.v", "-test.timeout", timeout.String()}
+	args = append(args, o.Args...)
 	if o.NoSystemd {
 		// Debian 12's postfix.service is the umbrella of postfix@-, 13's
 		// the default instance itself: stopping it stops every master.

@@ -49,11 +49,13 @@ type crash struct{ msg string }
 // macEngine holds what one postconf invocation shares between nested
 // expansions: where warnings go and how deep relational operands nest.
 type macEngine struct {
-	warn     func(string)
-	fns      map[string]namedFn // ${name{text}} functions; nil before Postfix 3.11
-	depth    int
-	steps    int
-	maxDepth int // the highest depth reached (for fixedExp)
+	warn func(string)
+	fns  map[string]namedFn // ${name{text}} functions; nil before Postfix 3.11
+
+	midnaFailed map[string]bool // midna's cache of failed conversions (per process)
+	depth       int
+	steps       int
+	maxDepth    int // the highest depth reached (for fixedExp)
 }
 
 // fixedFunc returns the precomputed expansion of name's value, or nil,
@@ -664,7 +666,11 @@ var postconfFns = map[string]namedFn{
 	"domain_to_utf8":  fnDomainToUTF8,
 }
 
+// allASCII is Postfix's allascii(): false for the empty string.
 func allASCII(s string) bool {
+	if s == "" {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -673,20 +679,32 @@ func allASCII(s string) bool {
 	return true
 }
 
-// fnDomainToASCII passes ASCII through. The IDNA conversion of a
-// non-ASCII domain (ICU's UTS #46 in Postfix) is not reproduced: it is
-// refused, with Postfix's warning for a domain it cannot convert.
+// fnDomainToASCII passes ASCII through, as Postfix does without asking
+// ICU. The empty string goes to midna_domain_to_ascii(), which fails
+// (UIDNA_ERROR_EMPTY_LABEL) and caches the failure for the process, so
+// its own warning comes once. The IDNA conversion of a non-ASCII domain
+// (ICU's UTS #46) is not reproduced: it is refused with Postfix's warning
+// for a domain it cannot convert.
 func fnDomainToASCII(e *macEngine, in string) (string, bool) {
 	if allASCII(in) {
 		return in, true
+	}
+	if in == "" && !e.midnaFailed[in] {
+		if e.midnaFailed == nil {
+			e.midnaFailed = map[string]bool{}
+		}
+		e.midnaFailed[in] = true
+		e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", in, "UIDNA_ERROR_EMPTY_LABEL")
 	}
 	e.warnf("bad domain argument in: '%s{%s}'", "domain_to_ascii", in)
 	return "", false
 }
 
-// fnDomainToUTF8 passes non-ASCII through; ASCII without A-labels is
-// its own U-label form. A-labels (xn--) are not converted: refused as
-// fnDomainToASCII refuses non-ASCII.
+// fnDomainToUTF8 passes non-ASCII (and the empty string) through; ASCII
+// without A-labels is taken to be its own U-label form (Postfix asks ICU,
+// which may also refuse what is no valid host name: not reproduced).
+// A-labels (xn--) are not converted: refused as fnDomainToASCII refuses
+// non-ASCII.
 func fnDomainToUTF8(e *macEngine, in string) (string, bool) {
 	if !allASCII(in) {
 		return in, true

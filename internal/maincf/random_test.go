@@ -25,6 +25,10 @@ var (
 		"${{$compatibility_level} <level {2} ? {old} : {new}}", "${{3.6}>=level{$u3}?{ge}}",
 		"$myhostname", "${mydomain}", "$multi_instance_name", "${u1?$u2}", "$(u2:$(u3))",
 		"${u1?{a}:{b}:{c}}", "${{a}}", "${{a}=={a}}", "${u1?{unbalanced}", "${{x} === {y}?{z}}",
+		// Postfix 3.11's functions (syntax errors before).
+		// domain_to_utf8 only in the corpus: ICU's view of arbitrary
+		// ASCII is not emulated.
+		"${domain_to_ascii{$u1}}", "${domain_to_ascii { $u2 } }", "${nosuch{x}}", "${domain_to_ascii{x}y}",
 	}
 	genSeps  = []string{" = ", "=", " =", "= ", "\t=\t", "  =  "}
 	genConts = []string{"\n  ", "\n\t", "\n# comment inside\n  ", "\n\n ", "\n \t", "\n#\n\t"}
