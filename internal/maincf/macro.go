@@ -52,10 +52,10 @@ type macEngine struct {
 	warn func(string)
 	fns  map[string]namedFn // ${name{text}} functions; nil before Postfix 3.11
 
-	midnaFailed map[string]bool // midna's cache of failed conversions (per process)
-	depth       int
-	steps       int
-	maxDepth    int // the highest depth reached (for fixedExp)
+	midnaASCII, midnaUTF8 midnaCache // midna's caches (per process)
+	depth                 int
+	steps                 int
+	maxDepth              int // the highest depth reached (for fixedExp)
 }
 
 // fixedFunc returns the precomputed expansion of name's value, or nil,
@@ -681,41 +681,221 @@ func allASCII(s string) bool {
 
 // fnDomainToASCII passes ASCII through, as Postfix does without asking
 // ICU. The empty string goes to midna_domain_to_ascii(), which fails
-// (UIDNA_ERROR_EMPTY_LABEL) and caches the failure for the process, so
-// its own warning comes once. The IDNA conversion of a non-ASCII domain
-// (ICU's UTS #46) is not reproduced: it is refused with Postfix's warning
-// for a domain it cannot convert.
+// (UIDNA_ERROR_EMPTY_LABEL, cached, so warned once). The conversion of a
+// non-ASCII domain (ICU's UTS #46 mapping and Punycode) is not
+// reproduced: it is refused with Postfix's warning for a domain it
+// cannot convert.
 func fnDomainToASCII(e *macEngine, in string) (string, bool) {
 	if allASCII(in) {
 		return in, true
 	}
-	if in == "" && !e.midnaFailed[in] {
-		if e.midnaFailed == nil {
-			e.midnaFailed = map[string]bool{}
+	if in == "" {
+		if _, ok := e.midnaASCII[in]; !ok {
+			e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", in, "UIDNA_ERROR_EMPTY_LABEL")
+			if e.midnaASCII == nil {
+				e.midnaASCII = midnaCache{}
+			}
+			e.midnaASCII[in] = midnaResult{}
 		}
-		e.midnaFailed[in] = true
-		e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", in, "UIDNA_ERROR_EMPTY_LABEL")
 	}
 	e.warnf("bad domain argument in: '%s{%s}'", "domain_to_ascii", in)
 	return "", false
 }
 
-// fnDomainToUTF8 passes non-ASCII (and the empty string) through; ASCII
-// without A-labels is taken to be its own U-label form (Postfix asks ICU,
-// which may also refuse what is no valid host name: not reproduced).
-// A-labels (xn--) are not converted: refused as fnDomainToASCII refuses
-// non-ASCII.
+// fnDomainToUTF8 passes non-ASCII (and the empty string) through, as
+// Postfix does. ASCII goes to midna_domain_to_utf8(): see midnaToUTF8.
 func fnDomainToUTF8(e *macEngine, in string) (string, bool) {
 	if !allASCII(in) {
 		return in, true
 	}
-	for _, label := range strings.Split(in, ".") {
-		if len(label) >= 4 && strings.EqualFold(label[:4], "xn--") {
-			e.warnf("bad domain argument in: '%s{%s}'", "domain_to_utf8", in)
-			return "", false
+	out, ok := e.midnaToUTF8(in)
+	if !ok {
+		e.warnf("bad domain argument in: '%s{%s}'", "domain_to_utf8", in)
+	}
+	return out, ok
+}
+
+// midnaCache is midna's per-process cache of conversions; a failure is
+// cached too, so that its warning comes once.
+type midnaCache map[string]midnaResult
+
+type midnaResult struct {
+	out string
+	ok  bool
+}
+
+// idnaErrors are ICU's UIDNA_ERROR_* bits, in midna_domain_strerror's
+// order (how several are listed).
+var idnaErrors = []string{"UIDNA_ERROR_EMPTY_LABEL", "UIDNA_ERROR_LABEL_TOO_LONG", "UIDNA_ERROR_DOMAIN_NAME_TOO_LONG",
+	"UIDNA_ERROR_LEADING_HYPHEN", "UIDNA_ERROR_TRAILING_HYPHEN", "UIDNA_ERROR_HYPHEN_3_4"}
+
+const (
+	idnaEmptyLabel = 1 << iota
+	idnaLabelTooLong
+	idnaDomainTooLong
+	idnaLeadingHyphen
+	idnaTrailingHyphen
+	idnaHyphen34
+)
+
+func idnaErrorText(bits int) string {
+	var names []string
+	for i, n := range idnaErrors {
+		if bits&(1<<i) != 0 {
+			names = append(names, n)
 		}
 	}
-	return in, true
+	return strings.Join(names, ",")
+}
+
+// uts46ASCII is ICU's UTS #46 processing (non-transitional, without the
+// STD3 rules, as Postfix opens it) of an ASCII name without A-labels:
+// the mapping lowercases; the label checks give the error bits. toASCII
+// also checks the lengths.
+func uts46ASCII(name string, toASCII bool) (string, int) {
+	out := strings.ToLower(name)
+	bits := 0
+	labels := strings.Split(out, ".")
+	for i, l := range labels {
+		switch {
+		case l == "":
+			if i != len(labels)-1 || len(labels) == 1 { // a trailing root label is no error
+				bits |= idnaEmptyLabel
+			}
+			continue
+		case toASCII && len(l) > 63:
+			bits |= idnaLabelTooLong
+		}
+		if l[0] == '-' {
+			bits |= idnaLeadingHyphen
+		}
+		if l[len(l)-1] == '-' {
+			bits |= idnaTrailingHyphen
+		}
+		if len(l) >= 4 && l[2] == '-' && l[3] == '-' {
+			bits |= idnaHyphen34
+		}
+	}
+	if toASCII {
+		n := len(out)
+		if strings.HasSuffix(out, ".") {
+			n--
+		}
+		if n > 253 {
+			bits |= idnaDomainTooLong
+		}
+	}
+	return out, bits
+}
+
+// hasALabel reports an "xn--" label, which ICU would decode (Punycode):
+// not emulated.
+func hasALabel(name string) bool {
+	for _, l := range strings.Split(name, ".") {
+		if len(l) >= 4 && strings.EqualFold(l[:4], "xn--") {
+			return true
+		}
+	}
+	return false
+}
+
+// midnaToUTF8 is midna_domain_to_utf8() of an ASCII name: ICU's
+// toUnicode, then midna_domain_to_ascii() of the result to validate it.
+// Names with A-labels are refused (their decoding is not emulated), with
+// the warning Postfix gives for a label ICU rejects.
+func (e *macEngine) midnaToUTF8(name string) (string, bool) {
+	if r, ok := e.midnaUTF8[name]; ok {
+		return r.out, r.ok
+	}
+	res := func() midnaResult {
+		if hasALabel(name) {
+			e.warnf("midna_domain_to_utf8_create: Problem translating domain \"%s\" to UTF8 form: %s", first100(name), "UIDNA_ERROR_PUNYCODE")
+			return midnaResult{}
+		}
+		out, bits := uts46ASCII(name, false)
+		if bits != 0 {
+			e.warnf("midna_domain_to_utf8_create: Problem translating domain \"%s\" to UTF8 form: %s", first100(name), idnaErrorText(bits))
+			return midnaResult{}
+		}
+		if _, ok := e.midnaToASCII(out); !ok {
+			return midnaResult{}
+		}
+		return midnaResult{out, true}
+	}()
+	if e.midnaUTF8 == nil {
+		e.midnaUTF8 = midnaCache{}
+	}
+	e.midnaUTF8[name] = res
+	return res.out, res.ok
+}
+
+// midnaToASCII is midna_domain_to_ascii() of an ASCII name (cached):
+// ICU's toASCII, then valid_hostname() of the result.
+func (e *macEngine) midnaToASCII(name string) (string, bool) {
+	if r, ok := e.midnaASCII[name]; ok {
+		return r.out, r.ok
+	}
+	res := func() midnaResult {
+		out, bits := uts46ASCII(name, true)
+		if bits != 0 {
+			e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", first100(name), idnaErrorText(bits))
+			return midnaResult{}
+		}
+		if out == "" || !validHostname(out) {
+			e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", first100(name), "malformed ASCII label(s)")
+			return midnaResult{}
+		}
+		return midnaResult{out, true}
+	}()
+	if e.midnaASCII == nil {
+		e.midnaASCII = midnaCache{}
+	}
+	e.midnaASCII[name] = res
+	return res.out, res.ok
+}
+
+// validHostname is util/valid_hostname.c valid_hostname() without
+// wildcards, as Debian builds it (no SLOPPY_VALID_HOSTNAME).
+func validHostname(name string) bool {
+	if name == "" {
+		return false
+	}
+	labelLen, nonNumeric := 0, false
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		switch {
+		case isAlnum(ch) || ch == '_':
+			labelLen++
+			if labelLen > 63 {
+				return false
+			}
+			if ch < '0' || ch > '9' {
+				nonNumeric = true
+			}
+		case ch == '.':
+			if labelLen == 0 || i+1 == len(name) {
+				return false
+			}
+			labelLen = 0
+		case ch == '-':
+			nonNumeric = true
+			labelLen++
+			if labelLen == 1 || i+1 == len(name) || name[i+1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return nonNumeric && len(name) <= 255
+}
+
+// first100 is printf's "%.100s".
+func first100(s string) string {
+	if len(s) > 100 {
+		return s[:100]
+	}
+	return s
 }
 
 // parseFunction is mac_exp_parse_function: buf[start:nameEnd] is the
