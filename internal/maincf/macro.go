@@ -1,7 +1,8 @@
 package maincf
 
 // Macro expansion with the semantics of Postfix 3.7's util/mac_parse.c and
-// util/mac_expand.c, plus the "level" relational operators of
+// util/mac_expand.c (3.10's are the same; 3.11 adds ${name{text}}
+// functions, see parseFunction), plus the "level" relational operators of
 // global/compat_level.c that postconf registers. The structure follows
 // Postfix closely on purpose: the order of warnings, what is skipped after
 // an error and the nesting counter all show in postconf's output.
