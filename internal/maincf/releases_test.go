@@ -56,7 +56,7 @@ func TestReleases(t *testing.T) {
 			// More generated files than on the host, where the suite
 			// has run for long: 3.10 and 3.11 are new ground.
 			out := harness.RunTestsWith(t, harness.InReleaseOptions{Release: r, Run: releaseTests,
-				Timeout: 20 * time.Minute, Args: []string{"-maincf.random=300"}})
+				Timeout: 20 * time.Minute, Args: []string{"-maincf.random=200"}})
 			t.Logf("%s: %s", r, harness.Summary(out))
 		})
 	}
