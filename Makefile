@@ -4,13 +4,14 @@ BIN     := bin
 GOFLAGS ?= -trimpath
 CMDS    := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short deps bench fuzz packages packaging-check demo clean help
+.PHONY: all build test test-sid test-short deps bench fuzz packages packaging-check demo clean help
 
 all: build
 
 help:
 	@echo "make build       build $(CMDS) into $(BIN)/"
 	@echo "make test        install test dependencies (root) and run every test"
+	@echo "make test-sid    (root) the harness and differential suites in a Debian sid container"
 	@echo "make test-short  quick loop: unit tests only, no postfix/nspawn"
 	@echo "make bench       Go benchmarks and the scripts pitting us against Debian/upstream"
 	@echo "make fuzz        long fuzzing runs (FUZZTIME=10m by default)"
@@ -32,6 +33,13 @@ test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 45m ./...
 	./scripts/packaging-check.sh
+
+# sid (Postfix 3.11, newest systemd): the harness boot test and the
+# differential suites of main.cf and instances, run inside a sid container
+# against sid's own postconf and postmulti (make test covers Debian 12 and 13).
+test-sid: deps
+	PFI_TEST_RELEASE=sid $(GO) test -count=1 -timeout 30m -run 'TestBootReleases|TestReleases|TestReleaseDefaults' \
+		./internal/harness ./internal/maincf ./internal/instance ./internal/postmulti
 
 test-short:
 	$(GO) test -short ./...

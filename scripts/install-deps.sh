@@ -31,7 +31,7 @@ demo_packages=(
 
 test_packages=(
 	postfix            # the oracle: postconf, postmulti, postfix
-	debootstrap        # builds the Debian 12 root tree for systemd-nspawn
+	debootstrap        # builds the Debian 12, 13 and sid root trees for systemd-nspawn
 	systemd-container  # systemd-nspawn
 	systemd            # systemd-analyze verify, systemd-escape
 	util-linux         # unshare, nsenter, script

@@ -212,3 +212,43 @@ func TestBadDefault(t *testing.T) {
 		t.Errorf("wrote %v", ents)
 	}
 }
+
+// TestUnknownPostfix: a Postfix the product has no defaults for (3.12,
+// from dpkg's status under --root) is logged as a warning, and the units
+// are still generated with the nearest older table's defaults; without
+// dpkg at all it says so only at debug level.
+func TestUnknownPostfix(t *testing.T) {
+	root := t.TempDir()
+	for path, data := range map[string]string{
+		"etc/postfix/main.cf": "compatibility_level = 3.6\n",
+		"var/lib/dpkg/status": "Package: postfix\nStatus: install ok installed\nVersion: 3.12.0-1\n",
+	} {
+		p := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	env := []string{"SYSTEMD_LOG_TARGET=console"}
+	stdout, stderr, code := runBin(t, env, "--dry-run", "--root", root, out)
+	if code != 0 || !strings.Contains(stdout, "postfix@-.service") {
+		t.Errorf("exit %d, stdout:\n%s", code, stdout)
+	}
+	if !strings.Contains(stderr, "No compiled-in defaults for Postfix 3.12.0") || !strings.Contains(stderr, "using those of Postfix 3.11") {
+		t.Errorf("stderr %q lacks the warning", stderr)
+	}
+	if err := os.Remove(filepath.Join(root, "var/lib/dpkg/status")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runBin(t, env, "--dry-run", "--root", root, out)
+	if code != 0 || stderr != "" {
+		t.Errorf("without dpkg: exit %d, stderr %q (want nothing at the default level)", code, stderr)
+	}
+	_, stderr, _ = runBin(t, append(env, "SYSTEMD_LOG_LEVEL=debug"), "--dry-run", "--root", root, out)
+	if !strings.Contains(stderr, "Cannot tell which Postfix is installed") {
+		t.Errorf("debug: stderr %q", stderr)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/generator"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
 // Compiled-in defaults; packagers may override them with
@@ -126,7 +127,17 @@ func run(o options, log *logger, stdout io.Writer) int {
 		log.logf(level, "No %s below %s, nothing to do.", mainCF, o.root)
 		return 0
 	}
-	set, err := instance.Load(fsys, o.configDir)
+	// The compiled-in defaults of the Postfix installed under the root
+	// (see maincf.InstalledDefaults): never fails, says when inexact.
+	defaults, sel := maincf.InstalledDefaults(fsys)
+	if w := sel.Warning(); w != "" {
+		level := logWarning
+		if sel.Installed == "" {
+			level = logDebug // no dpkg (RPM, a test tree): nothing to compare with
+		}
+		log.logf(level, "%s.", strings.ToUpper(w[:1])+w[1:])
+	}
+	set, err := instance.LoadWithDefaults(fsys, o.configDir, defaults)
 	if err != nil {
 		log.errorf("Failed to read the default Postfix instance in %s: %s; no Postfix units generated.", o.configDir, strings.TrimPrefix(err.Error(), "default instance: "))
 		return 1

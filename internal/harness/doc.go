@@ -1,4 +1,5 @@
-// Package harness boots a throw-away Debian 12 under systemd-nspawn so that
+// Package harness boots a throw-away Debian 12, 13 or sid under
+// systemd-nspawn (Options.Release; $PFI_TEST_RELEASE for a whole run) so that
 // end-to-end tests can exercise the generator, the unit template and the
 // postmulti shim against real systemd as PID 1 and real Postfix.
 //
@@ -7,8 +8,9 @@
 //   - Require fails the test loudly when a prerequisite is missing (root,
 //     systemd-nspawn, nsenter, debootstrap, overlayfs) and skips it only
 //     under -short.
-//   - Tree returns a cached Debian 12 root tree under /var/cache/pfi-test/,
-//     named by a hash of everything that defines its contents (suite,
+//   - Tree (TreeOf for a given release) returns a cached root tree under
+//     /var/cache/pfi-test/ (debian12-, debian13- or sid-<key>), named by a
+//     hash of everything that defines its contents (suite,
 //     variant, package list, provisioning). A missing tree is built with
 //     debootstrap from the mirror in the machine's own apt sources (read at
 //     run time, never stored in the repository), in a temporary directory
@@ -45,6 +47,10 @@
 //   - Container.Run executes a command inside with nsenter, passing the
 //     arguments through exec, never through a shell; Container.Bash is the
 //     explicit way to run a script with bash -c when a test wants one.
+//
+// RunTestsIn runs the calling package's own tests inside a container of a
+// given release, against that release's postconf and postmulti (the
+// per-release differential suites).
 //
 // systemd is never booted against the host's own root: Boot refuses a tree
 // that resolves to "/".

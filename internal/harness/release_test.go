@@ -121,3 +121,11 @@ func TestBootReleases(t *testing.T) {
 		})
 	}
 }
+
+func TestSummary(t *testing.T) {
+	out := "=== RUN   TestA\n    x_test.go:12: 695 cases, 4 differ, in 2s\n--- PASS: TestA (0.1s)\n--- FAIL: TestB (0.1s)\n    --- PASS: TestB/sub (0s)\n--- SKIP: TestC (0s)\n"
+	want := "passed 1, failed 1, skipped 1; 695 cases, 4 differ, in 2s"
+	if got := Summary(out); got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}

@@ -305,7 +305,14 @@ func (in *Instance) InGroup(group string) bool { return in.Group != "" && in.Gro
 // Problem. A default instance that cannot run under systemd is only
 // skipped, as any other.
 func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
-	set, err := LoadWith(fsys, defaultConfigDir, Options{NoMasterCF: true})
+	return LoadWithDefaults(fsys, defaultConfigDir, nil)
+}
+
+// LoadWithDefaults is Load with the given compiled-in defaults (nil:
+// maincf.BuiltinDefaults), for the generator, which reads those of the
+// Postfix installed under its --root (maincf.InstalledDefaults).
+func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defaults) (*Set, error) {
+	set, err := LoadWith(fsys, defaultConfigDir, Options{NoMasterCF: true, Defaults: defaults})
 	if err != nil {
 		return nil, err
 	}

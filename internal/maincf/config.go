@@ -208,6 +208,11 @@ func (c *Config) load(s *state) {
 	}
 	names := make([]string, 0, size) // what s.get finds
 	s.eng.warn = func(w string) { s.warn = append(s.warn, w) }
+	if s.tab != nil {
+		s.eng.fns = s.tab.fns
+	} else {
+		s.eng.fns = builtin().fns
+	}
 	confDir := c.confDir()
 	mainCf := confDir + "/main.cf"
 
@@ -303,7 +308,7 @@ func (c *Config) load(s *state) {
 		v, _ := s.get(name)
 		c.scan(s, v, mainCf)
 		if builtin && f&FlagLegacy == 0 {
-			c.dbmsWarnings(s, c.expandValue(s, v), "main.cf")
+			c.dbmsWarnings(s, c.expandValue(s, v), dbmsConf(mainCf))
 		}
 	}
 	for _, name := range userNames {
@@ -355,11 +360,19 @@ func (c *Config) fixed(s *state, name string) *fixedExp {
 }
 
 // dbmsWarnings walks an expanded value like postconf_dbms.c
-// pcf_register_dbms_helper does, for its warnings about unbalanced {}.
+// pcf_register_dbms_helper does, for its warnings about unbalanced {}
+// and, from Postfix 3.10 on, about a token that starts with '#'
+// ("#comment after other text", which also ends the walk of that level;
+// inside the {} of a regexp: or pcre: table, nested {} are not walked).
 // postconf also makes "name_suffix" parameters known for "ldap:name"-style
 // references, and checks "ldap:/file" client files: neither is emulated.
 func (c *Config) dbmsWarnings(s *state, value, conf string) {
-	if !noShortcuts && strings.IndexByte(value, '{') < 0 {
+	c.dbmsWalk(s, value, conf, true)
+}
+
+func (c *Config) dbmsWalk(s *state, value, conf string, recurse bool) {
+	v310 := postfixAtLeast(3, 10)
+	if !noShortcuts && strings.IndexByte(value, '{') < 0 && (!v310 || strings.IndexByte(value, '#') < 0) {
 		return // nothing to warn about
 	}
 	rest := value
@@ -369,16 +382,22 @@ func (c *Config) dbmsWarnings(s *state, value, conf string) {
 			return
 		}
 		rest = more
+		if v310 && tok[0] == '#' {
+			s.warn = append(s.warn, fmt.Sprintf("%s: #comment after other text is not allowed: %s %s...", conf, tok, first20bytes(more)))
+			return
+		}
 		if tok[0] == '{' {
 			inner, err := extpar(tok)
 			if err != "" {
 				s.warn = append(s.warn, conf+": "+err)
 			}
-			c.dbmsWarnings(s, inner, conf)
+			if recurse || !v310 {
+				c.dbmsWalk(s, inner, conf, recurse)
+			}
 			continue
 		}
 		typ, prefix, found := strings.Cut(tok, ":")
-		for found && typ == "proxy" {
+		for found && (typ == "proxy" || typ == "debug" && postfixAtLeast(3, 11)) {
 			typ, prefix, found = strings.Cut(prefix, ":")
 		}
 		if !found || prefix == "" || prefix[0] != '{' {
@@ -388,8 +407,20 @@ func (c *Config) dbmsWarnings(s *state, value, conf string) {
 		if err != "" {
 			s.warn = append(s.warn, conf+": "+err)
 		}
-		c.dbmsWarnings(s, inner, conf)
+		next := recurse
+		if v310 && (typ == "regexp" || typ == "pcre") {
+			next = false // Postfix 3.10: "#" in an inline pattern is no comment
+		}
+		c.dbmsWalk(s, inner, conf, next)
 	}
+}
+
+// first20bytes is printf's "%.20s".
+func first20bytes(s string) string {
+	if len(s) > 20 {
+		return s[:20]
+	}
+	return s
 }
 
 // mystrtokq is util/mystrtok.c mystrtokq: the next token of s separated by
@@ -730,3 +761,12 @@ func (f flagOverlay) Flags(name string) ParamFlags { return f.flags.Flags(name) 
 
 // processID is what postconf prints for process_id: its own PID.
 var processID = strconv.Itoa(os.Getpid())
+
+// dbmsConf names main.cf in postconf's warnings about unbalanced {} in
+// map references: "main.cf" up to Postfix 3.7, its path in 3.10.
+func dbmsConf(mainCf string) string {
+	if postfixAtLeast(3, 10) {
+		return mainCf
+	}
+	return "main.cf"
+}

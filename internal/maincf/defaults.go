@@ -50,6 +50,9 @@ type Table struct {
 	// made sure that none of its defaults needs postconf's start-up scan
 	// (see tableInfo.scans), so prep does not scan them at run time.
 	scanFree bool
+	// fns are the ${name{text}} functions of this Postfix's macro
+	// expansion (Postfix 3.11 and later); nil before.
+	fns map[string]namedFn
 
 	prepOnce sync.Once
 	info     *tableInfo
@@ -133,7 +136,7 @@ func (t *Table) scan(name string) (ds defaultScan, unknown, clean bool) {
 			clean = false
 		}
 	}()
-	e := macEngine{warn: func(w string) { ds.warnings = append(ds.warnings, w) }}
+	e := macEngine{warn: func(w string) { ds.warnings = append(ds.warnings, w) }, fns: t.fns}
 	_, st := e.expand(t.values[name], macScan, func(ref string, _ int) (string, bool) {
 		ds.refs = append(ds.refs, ref)
 		_, known := t.values[ref]
@@ -227,7 +230,7 @@ func (in *tableInfo) computeFixed(t *Table, name string) (x *fixedExp) {
 	}
 	// The expansion with an empty main.cf: lookups find the defaults.
 	warned := false
-	e := &macEngine{warn: func(string) { warned = true }}
+	e := &macEngine{warn: func(string) { warned = true }, fns: t.fns}
 	defer func() {
 		if r := recover(); r != nil {
 			x = nil // fatal or crash: leave it to the ordinary path
@@ -265,7 +268,7 @@ func (t *Table) Names() []string {
 // With returns a copy of t where name defaults to value (for another
 // distribution's layout, e.g. daemon_directory = /usr/libexec/postfix).
 func (t *Table) With(name, value string) *Table {
-	n := &Table{values: make(map[string]string, len(t.values)+1), flags: t.flags} // prep recomputed
+	n := &Table{values: make(map[string]string, len(t.values)+1), flags: t.flags, fns: t.fns} // prep recomputed
 	for k, v := range t.values {
 		n.values[k] = v
 	}
@@ -281,39 +284,16 @@ func (t *Table) With(name, value string) *Table {
 // It is a ';'-separated list of name=value.
 var buildDefaults string
 
-var (
-	builtinOnce  sync.Once
-	builtinTable *Table
-)
-
-// BuiltinDefaults returns the defaults of the Postfix build we ship for
-// (generated from postconf -d of Postfix 3.7.11, see gendefaults.go), with
-// the link-time overrides of buildDefaults applied.
+// BuiltinDefaults returns the compiled-in defaults of the installed
+// Postfix: the generated table of its series (see version.go:
+// InstalledDefaults reads its version from dpkg's status file, once per
+// process), with the link-time overrides of buildDefaults applied. For a
+// Postfix without a table of its own, the nearest older series' table;
+// BuiltinSelection says which was chosen.
 func BuiltinDefaults() Defaults { return builtin() }
 
-func builtin() *Table {
-	builtinOnce.Do(func() {
-		t := &Table{values: make(map[string]string, len(builtinParams)), flags: builtinFlags(), scanFree: true}
-		for _, p := range builtinParams {
-			t.values[p.name] = p.value
-		}
-		applyOverrides(t, buildDefaults)
-		builtinTable = t
-	})
-	return builtinTable
-}
-
-// builtinFlags returns the flags of the built-in parameters, shared by
-// every Table.
-var builtinFlags = sync.OnceValue(func() map[string]ParamFlags {
-	flags := map[string]ParamFlags{}
-	for _, p := range builtinParams {
-		if p.flags != 0 {
-			flags[p.name] = p.flags
-		}
-	}
-	return flags
-})
+// builtinFlags returns the flags of the built-in parameters.
+func builtinFlags() map[string]ParamFlags { return builtin().flags }
 
 // applyOverrides sets the "name=value;name=value" defaults of spec in t.
 func applyOverrides(t *Table, spec string) {
@@ -328,13 +308,13 @@ func applyOverrides(t *Table, spec string) {
 // ParseDefaults builds a Table from the output of "postconf -d" of another
 // Postfix build (e.g. an RPM system's), so that the defaults of that build
 // are used without running postconf per instance. Parameter flags come from
-// the built-in Postfix 3.7 list; legacy parameters default to "".
+// the built-in table (BuiltinDefaults); legacy parameters default to "".
 func ParseDefaults(r io.Reader) (*Table, error) {
 	return parseDefaults(r, builtinFlags())
 }
 
 func parseDefaults(r io.Reader, flags map[string]ParamFlags) (*Table, error) {
-	t := &Table{values: map[string]string{}, flags: flags}
+	t := &Table{values: map[string]string{}, flags: flags, fns: builtin().fns}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	n := 0

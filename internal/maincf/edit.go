@@ -99,6 +99,11 @@ func (f *File) edit(mode editMode, name, value string) bool {
 	interesting := false
 	found := 0
 	data := f.data
+	if postfixAtLeast(3, 10) && data != "" && data[len(data)-1] != '\n' {
+		// Postfix 3.10's postconf ends an unterminated last line with
+		// a newline whatever it edits; 3.7's appends right after it.
+		data += "\n"
+	}
 	for len(data) > 0 {
 		n := strings.IndexByte(data, '\n') + 1
 		if n == 0 {

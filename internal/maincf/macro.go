@@ -1,7 +1,8 @@
 package maincf
 
 // Macro expansion with the semantics of Postfix 3.7's util/mac_parse.c and
-// util/mac_expand.c, plus the "level" relational operators of
+// util/mac_expand.c (3.10's are the same; 3.11 adds ${name{text}}
+// functions, see parseFunction), plus the "level" relational operators of
 // global/compat_level.c that postconf registers. The structure follows
 // Postfix closely on purpose: the order of warnings, what is skipped after
 // an error and the nesting counter all show in postconf's output.
@@ -49,10 +50,13 @@ type crash struct{ msg string }
 // macEngine holds what one postconf invocation shares between nested
 // expansions: where warnings go and how deep relational operands nest.
 type macEngine struct {
-	warn     func(string)
-	depth    int
-	steps    int
-	maxDepth int // the highest depth reached (for fixedExp)
+	warn func(string)
+	fns  map[string]namedFn // ${name{text}} functions; nil before Postfix 3.11
+
+	midnaASCII, midnaUTF8 midnaCache // midna's caches (per process)
+	depth                 int
+	steps                 int
+	maxDepth              int // the highest depth reached (for fixedExp)
 }
 
 // fixedFunc returns the precomputed expansion of name's value, or nil,
@@ -581,6 +585,9 @@ func (mc *macCtx) callback(typ int, buf string) int {
 				mode = modeTest
 				break
 			}
+			if buf[cp+tmp] == '{' && mc.e.fns != nil {
+				return mc.parseFunction(buf, start, cp, cp+tmp)
+			}
 			if c := buf[cp]; !isAlnum(c) && c != '_' {
 				return mc.parseError("attribute name syntax error at: \"...%s>>>%s\"", buf[:cp], first20(buf[cp:]))
 			}
@@ -646,5 +653,292 @@ func (mc *macCtx) callback(typ int, buf string) int {
 		}
 	}
 	mc.level--
+	return mc.status
+}
+
+// namedFn is a function called as ${name{text}} (Postfix 3.11's
+// mac_expand_add_named_fn): it gets the expanded text and returns its
+// output, or false after a warning (MAC_PARSE_ERROR).
+type namedFn func(e *macEngine, in string) (string, bool)
+
+// postconfFns are the functions postconf 3.11 registers (mac_midna).
+var postconfFns = map[string]namedFn{
+	"domain_to_ascii": fnDomainToASCII,
+	"domain_to_utf8":  fnDomainToUTF8,
+}
+
+// allASCII is Postfix's allascii(): false for the empty string.
+func allASCII(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// fnDomainToASCII passes ASCII through, as Postfix does without asking
+// ICU. The empty string goes to midna_domain_to_ascii(), which fails
+// (UIDNA_ERROR_EMPTY_LABEL, cached, so warned once). The conversion of a
+// non-ASCII domain (ICU's UTS #46 mapping and Punycode) is not
+// reproduced: it is refused with Postfix's warning for a domain it
+// cannot convert.
+func fnDomainToASCII(e *macEngine, in string) (string, bool) {
+	if allASCII(in) {
+		return in, true
+	}
+	if in == "" {
+		if _, ok := e.midnaASCII[in]; !ok {
+			e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", in, "UIDNA_ERROR_EMPTY_LABEL")
+			if e.midnaASCII == nil {
+				e.midnaASCII = midnaCache{}
+			}
+			e.midnaASCII[in] = midnaResult{}
+		}
+	}
+	e.warnf("bad domain argument in: '%s{%s}'", "domain_to_ascii", in)
+	return "", false
+}
+
+// fnDomainToUTF8 passes non-ASCII (and the empty string) through, as
+// Postfix does. ASCII goes to midna_domain_to_utf8(): see midnaToUTF8.
+func fnDomainToUTF8(e *macEngine, in string) (string, bool) {
+	if !allASCII(in) {
+		return in, true
+	}
+	out, ok := e.midnaToUTF8(in)
+	if !ok {
+		e.warnf("bad domain argument in: '%s{%s}'", "domain_to_utf8", in)
+	}
+	return out, ok
+}
+
+// midnaCache is midna's per-process cache of conversions; a failure is
+// cached too, so that its warning comes once.
+type midnaCache map[string]midnaResult
+
+type midnaResult struct {
+	out string
+	ok  bool
+}
+
+// idnaErrors are ICU's UIDNA_ERROR_* bits, in midna_domain_strerror's
+// order (how several are listed).
+var idnaErrors = []string{"UIDNA_ERROR_EMPTY_LABEL", "UIDNA_ERROR_LABEL_TOO_LONG", "UIDNA_ERROR_DOMAIN_NAME_TOO_LONG",
+	"UIDNA_ERROR_LEADING_HYPHEN", "UIDNA_ERROR_TRAILING_HYPHEN", "UIDNA_ERROR_HYPHEN_3_4"}
+
+const (
+	idnaEmptyLabel = 1 << iota
+	idnaLabelTooLong
+	idnaDomainTooLong
+	idnaLeadingHyphen
+	idnaTrailingHyphen
+	idnaHyphen34
+)
+
+func idnaErrorText(bits int) string {
+	var names []string
+	for i, n := range idnaErrors {
+		if bits&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// uts46ASCII is ICU's UTS #46 processing (non-transitional, without the
+// STD3 rules, as Postfix opens it) of an ASCII name without A-labels:
+// the mapping lowercases; the label checks give the error bits. toASCII
+// also checks the lengths.
+func uts46ASCII(name string, toASCII bool) (string, int) {
+	out := strings.ToLower(name)
+	bits := 0
+	labels := strings.Split(out, ".")
+	for i, l := range labels {
+		switch {
+		case l == "":
+			if i != len(labels)-1 || len(labels) == 1 { // a trailing root label is no error
+				bits |= idnaEmptyLabel
+			}
+			continue
+		case toASCII && len(l) > 63:
+			bits |= idnaLabelTooLong
+		}
+		if l[0] == '-' {
+			bits |= idnaLeadingHyphen
+		}
+		if l[len(l)-1] == '-' {
+			bits |= idnaTrailingHyphen
+		}
+		if len(l) >= 4 && l[2] == '-' && l[3] == '-' {
+			bits |= idnaHyphen34
+		}
+	}
+	if toASCII {
+		n := len(out)
+		if strings.HasSuffix(out, ".") {
+			n--
+		}
+		if n > 253 {
+			bits |= idnaDomainTooLong
+		}
+	}
+	return out, bits
+}
+
+// hasALabel reports an "xn--" label, which ICU would decode (Punycode):
+// not emulated.
+func hasALabel(name string) bool {
+	for _, l := range strings.Split(name, ".") {
+		if len(l) >= 4 && strings.EqualFold(l[:4], "xn--") {
+			return true
+		}
+	}
+	return false
+}
+
+// midnaToUTF8 is midna_domain_to_utf8() of an ASCII name: ICU's
+// toUnicode, then midna_domain_to_ascii() of the result to validate it.
+// Names with A-labels are refused (their decoding is not emulated), with
+// the warning Postfix gives for a label ICU rejects.
+func (e *macEngine) midnaToUTF8(name string) (string, bool) {
+	if r, ok := e.midnaUTF8[name]; ok {
+		return r.out, r.ok
+	}
+	res := func() midnaResult {
+		if hasALabel(name) {
+			e.warnf("midna_domain_to_utf8_create: Problem translating domain \"%s\" to UTF8 form: %s", first100(name), "UIDNA_ERROR_PUNYCODE")
+			return midnaResult{}
+		}
+		out, bits := uts46ASCII(name, false)
+		if bits != 0 {
+			e.warnf("midna_domain_to_utf8_create: Problem translating domain \"%s\" to UTF8 form: %s", first100(name), idnaErrorText(bits))
+			return midnaResult{}
+		}
+		if _, ok := e.midnaToASCII(out); !ok {
+			return midnaResult{}
+		}
+		return midnaResult{out, true}
+	}()
+	if e.midnaUTF8 == nil {
+		e.midnaUTF8 = midnaCache{}
+	}
+	e.midnaUTF8[name] = res
+	return res.out, res.ok
+}
+
+// midnaToASCII is midna_domain_to_ascii() of an ASCII name (cached):
+// ICU's toASCII, then valid_hostname() of the result.
+func (e *macEngine) midnaToASCII(name string) (string, bool) {
+	if r, ok := e.midnaASCII[name]; ok {
+		return r.out, r.ok
+	}
+	res := func() midnaResult {
+		out, bits := uts46ASCII(name, true)
+		if bits != 0 {
+			e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", first100(name), idnaErrorText(bits))
+			return midnaResult{}
+		}
+		if out == "" || !validHostname(out) {
+			e.warnf("midna_domain_to_ascii_create: Problem translating domain \"%s\" to ASCII form: %s", first100(name), "malformed ASCII label(s)")
+			return midnaResult{}
+		}
+		return midnaResult{out, true}
+	}()
+	if e.midnaASCII == nil {
+		e.midnaASCII = midnaCache{}
+	}
+	e.midnaASCII[name] = res
+	return res.out, res.ok
+}
+
+// validHostname is util/valid_hostname.c valid_hostname() without
+// wildcards, as Debian builds it (no SLOPPY_VALID_HOSTNAME).
+func validHostname(name string) bool {
+	if name == "" {
+		return false
+	}
+	labelLen, nonNumeric := 0, false
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		switch {
+		case isAlnum(ch) || ch == '_':
+			labelLen++
+			if labelLen > 63 {
+				return false
+			}
+			if ch < '0' || ch > '9' {
+				nonNumeric = true
+			}
+		case ch == '.':
+			if labelLen == 0 || i+1 == len(name) {
+				return false
+			}
+			labelLen = 0
+		case ch == '-':
+			nonNumeric = true
+			labelLen++
+			if labelLen == 1 || i+1 == len(name) || name[i+1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return nonNumeric && len(name) <= 255
+}
+
+// first100 is printf's "%.100s".
+func first100(s string) string {
+	if len(s) > 100 {
+		return s[:100]
+	}
+	return s
+}
+
+// parseFunction is mac_exp_parse_function: buf[start:nameEnd] is the
+// function's name and buf[brace] the '{' of its argument, which is
+// expanded by a new mac_expand() with the same flags and lookup; the
+// function's output is appended unless scanning. Like Postfix, it
+// returns without undoing the callback's nesting count.
+func (mc *macCtx) parseFunction(buf string, start, nameEnd, brace int) int {
+	k := brace + 1
+	k += spanWS(buf, k)
+	argStart := k
+	for level := 1; ; k++ {
+		if k >= len(buf) {
+			return mc.parseError("unbalanced {} in attribute expression: \"%s\"", buf[brace:])
+		}
+		if buf[k] == '{' {
+			level++
+		} else if buf[k] == '}' {
+			if level--; level <= 0 {
+				break
+			}
+		}
+	}
+	arg := strings.TrimRight(buf[argStart:k], " \t\n\r\v\f") // trimblanks
+	next := k + 1
+	next += spanWS(buf, next)
+	if next < len(buf) {
+		return mc.parseError("unexpected input at: \"...%s}>>>%s\"", arg, first20(buf[next:]))
+	}
+	name := buf[start:nameEnd]
+	fn, ok := mc.e.fns[name]
+	if !ok {
+		return mc.parseError("unknown function \"%s\" at\"...>>>%s{%s}\"", name, name, arg)
+	}
+	out, st, _ := mc.e.expandWith(arg, mc.flags, mc.lookup, mc.fixed)
+	mc.status |= st
+	if mc.flags&macScan == 0 && mc.status&macParseError == 0 {
+		if r, ok := fn(mc.e, out); ok {
+			mc.result.WriteString(r)
+		} else {
+			mc.status |= macParseError
+		}
+	}
 	return mc.status
 }

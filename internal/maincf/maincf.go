@@ -1,5 +1,14 @@
 // Package maincf reads, expands and edits Postfix main.cf files with the
-// exact semantics of postconf(1) from Postfix 3.7.
+// exact semantics of postconf(1) of the installed Postfix: 3.7 (Debian
+// 12), 3.10 (Debian 13) and 3.11 (sid), each checked against its own
+// postconf inside a container of that release (releases_test.go). The
+// installed version (version.go: from dpkg's status file) picks the
+// compiled-in defaults and the few behaviours that changed: 3.10 warns
+// about text after a NUL byte, ends an unterminated last line before an
+// edit, names main.cf by its path in warnings about unbalanced {} and
+// about a "#comment after other text" in map references, and does not
+// walk nested {} of regexp:/pcre: tables; 3.11 expands ${name{text}}
+// functions (domain_to_ascii, domain_to_utf8) and skips debug: like proxy:.
 //
 // A File keeps every byte of its input (comments, blank lines, continuation
 // lines, CRLF, trailing white space) so that Bytes returns the input
@@ -12,7 +21,7 @@
 // known at all. Nothing here spawns a process: this is what lets the
 // generator and the postmulti shim read a hundred instances in the time
 // postconf starts once. The built-in defaults are Go source generated
-// from postconf -d (defaults_gen.go), not parsed at start-up. What
+// from postconf -d (defaults_<series>_gen.go), not parsed at start-up. What
 // postconf's start-up derives from the defaults alone (the scan of every
 // default, the expansion of defaults that main.cf cannot affect) is
 // computed once per process and Table, the scan of the built-in defaults
@@ -238,6 +247,7 @@ func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool
 		var line string
 		var joined []byte // line, once it spans physical lines
 		first := 0
+		gotNull, cFirst := false, 0 // readllines' got_null and *first_line
 		for {
 			start := r.pos
 			if i := strings.IndexByte(r.data[start:], '\n'); i >= 0 {
@@ -252,6 +262,12 @@ func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool
 			}
 			if !eof || len(phys) > 0 {
 				r.lineno++
+			}
+			if strings.IndexByte(phys, 0) >= 0 {
+				gotNull = true
+			}
+			if line == "" {
+				cFirst = r.lineno
 			}
 			i := 0
 			for i < len(phys) && isSpace(phys[i]) {
@@ -282,6 +298,14 @@ func (r *lineReader) logical(path string, warnings *[]string) (string, int, bool
 		}
 		if joined != nil {
 			line = string(joined)
+		}
+		if gotNull && postfixAtLeast(3, 10) {
+			// Postfix 3.10 readllines(): text after a NUL byte.
+			if cFirst == r.lineno {
+				*warnings = append(*warnings, fmt.Sprintf("%s, line %d: text after null byte may be ignored", path, r.lineno))
+			} else {
+				*warnings = append(*warnings, fmt.Sprintf("%s, line %d-%d: text after null byte may be ignored", path, cFirst, r.lineno))
+			}
 		}
 		if line != "" && isSpace(line[0]) {
 			// Continuation text without a preceding logical line:

@@ -90,8 +90,8 @@ func TestOracleUnitCases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got) != tc.out {
-			t.Errorf("%s: postconf wrote %q, the test expects %q", tc.name, got, tc.out)
+		if want := unitOut(tc.in, tc.out); string(got) != want {
+			t.Errorf("%s: postconf wrote %q, the test expects %q", tc.name, got, want)
 		}
 	}
 }
@@ -167,7 +167,7 @@ var editUnitCases = []editUnitCase{
 	{"replace drops continuation, keeps comment lines", "a = 1\n  cont\n# keep\n  cont2\nb = 2\n",
 		[]editCase{{"-e", "a", "new"}}, "a = new\n# keep\nb = 2\n"},
 	{"append at end", "a = 1\n", []editCase{{"-e", "z", "  v  "}}, "a = 1\nz = v\n"},
-	{"append to unterminated last line", "a = 1", []editCase{{"-e", "z", "v"}}, "a = 1z = v\n"},
+	{"append to unterminated last line", "a = 1", []editCase{{"-e", "z", "v"}}, "a = 1z = v\n"}, // 3.10: see unitOut
 	{"CRLF line replaced with LF", "a = 1\r\nb = 2\r\n", []editCase{{"-e", "a", "x"}}, "a = x\nb = 2\r\n"},
 	{"duplicates all replaced", "a = 1\nb = 2\na = 3\n", []editCase{{"-e", "a", "x"}}, "a = x\nb = 2\na = x\n"},
 	{"remove with continuation", "a = 1\n  c\nb = 2\n", []editCase{{"-X", "a", ""}}, "b = 2\n"},
@@ -186,8 +186,8 @@ func TestEdits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := string(f.Bytes()); got != tc.out {
-			t.Errorf("%s: got %q, want %q", tc.name, got, tc.out)
+		if got := string(f.Bytes()); got != unitOut(tc.in, tc.out) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, unitOut(tc.in, tc.out))
 		}
 	}
 }
@@ -347,7 +347,14 @@ func TestBuildOverrides(t *testing.T) {
 // defaults (Table.scanFree) because none needs it; a copy that is scanned
 // must find the same, and an override must bring the scan back.
 func TestBuiltinScanFree(t *testing.T) {
-	b := builtin()
+	for _, series := range Series() {
+		b, _ := SelectDefaults(series)
+		t.Run(series, func(t *testing.T) { checkScanFree(t, b) })
+	}
+	checkScanFree(t, builtin())
+}
+
+func checkScanFree(t *testing.T, b *Table) {
 	if !b.scanFree {
 		t.Fatal("the built-in table is scanned at run time")
 	}
@@ -357,7 +364,7 @@ func TestBuiltinScanFree(t *testing.T) {
 	}
 	got, want := b.prep(), scanned.prep()
 	if len(want.scanNames) != 0 || len(got.scanNames) != 0 {
-		t.Errorf("defaults that need the start-up scan: %v; regenerate defaults_gen.go and let prep scan them", want.scanNames)
+		t.Errorf("defaults that need the start-up scan: %v; regenerate defaults_*_gen.go and let prep scan them", want.scanNames)
 	}
 	if !reflect.DeepEqual(got.host, want.host) || !reflect.DeepEqual(got.host, []string{"mydomain", "myhostname", "mynetworks", "process_id"}) {
 		t.Errorf("host parameters %v, scanned %v", got.host, want.host)
@@ -388,4 +395,13 @@ func TestExpansionBudget(t *testing.T) {
 	if v, err := c.Expand("queue_directory"); err != nil || v != "/var/spool/postfix" {
 		t.Errorf("queue_directory = %q, %v", v, err)
 	}
+}
+
+// unitOut is an edit case's expected output for the installed Postfix:
+// from 3.10 on, postconf first ends an unterminated last line.
+func unitOut(in, out string) string {
+	if postfixAtLeast(3, 10) && in == "a = 1" && out == "a = 1z = v\n" {
+		return "a = 1\nz = v\n"
+	}
+	return out
 }

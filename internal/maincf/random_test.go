@@ -25,6 +25,11 @@ var (
 		"${{$compatibility_level} <level {2} ? {old} : {new}}", "${{3.6}>=level{$u3}?{ge}}",
 		"$myhostname", "${mydomain}", "$multi_instance_name", "${u1?$u2}", "$(u2:$(u3))",
 		"${u1?{a}:{b}:{c}}", "${{a}}", "${{a}=={a}}", "${u1?{unbalanced}", "${{x} === {y}?{z}}",
+		// Postfix 3.11's functions (syntax errors before).
+		// Their arguments stay ASCII (IDNA, ICU in Postfix, is not
+		// emulated) while still referring to names and nesting.
+		"${domain_to_ascii{${u1?{a}:{b}}}}", "${domain_to_ascii { ${u2:x} } }", "${domain_to_ascii{}}",
+		"${nosuch{x}}", "${domain_to_ascii{x}y}", "${domain_to_utf8{${u3?{$$}}}}",
 	}
 	genSeps  = []string{" = ", "=", " =", "= ", "\t=\t", "  =  "}
 	genConts = []string{"\n  ", "\n\t", "\n# comment inside\n  ", "\n\n ", "\n \t", "\n#\n\t"}

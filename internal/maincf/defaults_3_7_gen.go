@@ -2,10 +2,10 @@
 
 package maincf
 
-// builtinParams are the parameters of postconf 3.7.11, sorted by name: the
-// output of "postconf -d" (host-dependent values blanked: they are
+// params3_7 are the parameters of postconf 3.7.11 (20240304), sorted by name:
+// the output of "postconf -d" (host-dependent values blanked: they are
 // computed at run time) and the legacy parameters, with their flags.
-var builtinParams = []param{
+var params3_7 = []param{
 	{"2bounce_notice_recipient", "postmaster", 0},
 	{"access_map_defer_code", "450", 0},
 	{"access_map_reject_code", "554", 0},
