@@ -278,7 +278,7 @@ func (s *Set) PostmultiView() ([]Instance, error) {
 // stderr it returns. The error is a Problem (Unreadable, BadValue) with
 // postmulti's message. Only for a Set that Load made.
 func (s *Set) Read(dir string) (*Instance, []Message, error) {
-	in, p := s.l.readSecondary(dir, 0, nil)
+	in, p := s.l.readSecondary(dir, 0)
 	said := messages(in, p)
 	if p != nil {
 		return nil, said, *p
@@ -580,16 +580,16 @@ func postfixText(err error) string {
 
 // readConfig reads the main.cf of dir, found at where (dir itself unless
 // dir is relative) in the loader's file system, or parses data when it
-// is not nil. buf, when not nil, is a buffer to read into (see readFile).
-// Errors name the file as Postfix does.
-func (l *loader) readConfig(dir, where string, data []byte, buf *[]byte) (*maincf.Config, error) {
+// is not nil. Only a regular file of at most MaxFileSize bytes is read
+// (readRegular). Errors name the file as Postfix does.
+func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, error) {
 	name := postfixName(dir, "main.cf")
 	if data == nil {
 		var err error
-		if data, err = l.readFile(fsName(where+"/main.cf"), buf); err != nil {
+		if data, err = readRegular(l.fsys, fsName(where+"/main.cf")); err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
-				return nil, &fs.PathError{Op: "open", Path: name, Err: pe.Err}
+				return nil, &fs.PathError{Op: pe.Op, Path: name, Err: pe.Err}
 			}
 			return nil, fmt.Errorf("open %s: %w", name, err)
 		}
@@ -599,22 +599,6 @@ func (l *loader) readConfig(dir, where string, data []byte, buf *[]byte) (*mainc
 		return nil, err
 	}
 	return maincf.NewConfig(dir, f, l.defaults), nil
-}
-
-// readFile reads name whole. With a DirFS and a buffer, it reads into
-// *buf and keeps the buffer there for the next file: maincf.Parse copies
-// what it keeps, and a goroutine reading many files then allocates no
-// more than the largest of them.
-func (l *loader) readFile(name string, buf *[]byte) ([]byte, error) {
-	d, ok := l.fsys.(dirFS)
-	if !ok || buf == nil {
-		return fs.ReadFile(l.fsys, name)
-	}
-	data, err := d.read(name, *buf)
-	if data != nil {
-		*buf = data
-	}
-	return data, err
 }
 
 // expandAll expands the parameters postmulti asks postconf for, plus the
@@ -681,7 +665,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 		}
 		return nil, nil, p
 	}
-	cfg, err := l.readConfig(dir, dir, data, nil)
+	cfg, err := l.readConfig(dir, dir, data)
 	if err != nil {
 		p := Problem{Postmulti: postfixText(err)}
 		var se *maincf.SyntaxError
@@ -767,9 +751,8 @@ func (l *loader) position(f *maincf.File, mainCF, param string) string {
 
 // readSecondary reads the instance listed at pos as postmulti's
 // load_instance does (one postconf -xc DIR run): it touches nothing but
-// the file system (and buf, see readFile), so instances are read
-// concurrently.
-func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Problem) {
+// the file system, so instances are read concurrently.
+func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	where := dir
 	if !strings.HasPrefix(dir, "/") {
 		if l.workDir == "" {
@@ -782,7 +765,7 @@ func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Pr
 	// What postmulti says for anything that stops postconf.
 	pmFailed := func() string { return "Failed to obtain all required " + dir + "/main.cf parameters" }
 	mainCF := path.Join(dir, "main.cf")
-	cfg, err := l.readConfig(dir, where, nil, buf)
+	cfg, err := l.readConfig(dir, where, nil)
 	if err != nil {
 		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed(), Postconf: postfixText(err)}
 		var se *maincf.SyntaxError
@@ -842,13 +825,12 @@ func (l *loader) readAll(dirs []string) ([]*Instance, []*Problem) {
 	ins, probs := make([]*Instance, len(dirs)), make([]*Problem, len(dirs))
 	var next atomic.Int64
 	read := func() {
-		var buf []byte
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= len(dirs) {
 				return
 			}
-			ins[i], probs[i] = l.readSecondary(dirs[i], i+1, &buf)
+			ins[i], probs[i] = l.readSecondary(dirs[i], i+1)
 		}
 	}
 	var wg sync.WaitGroup
