@@ -3,90 +3,130 @@ package generator
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"syscall"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Apply creates the entries of t below dir, which must exist. Files and
-// symlinks are created exclusively: an entry that already exists is
-// reported as a duplicate and left alone, never overwritten. Apply goes on
-// after a failure and returns one error per entry it could not create.
-// Modes are 0644 for files and 0755 for directories, less the umask (the
-// generator runs with umask 022).
+// symlinks are created exclusively, and directories below dir are entered
+// without following symlinks (openat(2) with O_NOFOLLOW): an entry that
+// already exists is reported and left alone, never overwritten, and a
+// symlink where a directory belongs is reported, never written through.
+// An entry that t holds twice is reported as a duplicate in the input.
+// Apply goes on after a failure and returns one error per entry it could
+// not create. Modes are 0644 for files and 0755 for directories, less the
+// umask (the generator runs with umask 022).
 func Apply(t Tree, dir string) []error {
+	top, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return []error{fmt.Errorf("open the output directory %s: %w", dir, err)}
+	}
+	a := applier{dir: dir, fds: map[string]int{"": top}, errs: map[string]error{}}
+	defer a.close()
 	var errs []error
-	made := map[string]bool{}
+	seen := make(map[string]bool, len(t.Entries))
 	for _, e := range t.Entries {
+		name := filepath.Join(dir, filepath.FromSlash(e.Path))
 		if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
 			errs = append(errs, fmt.Errorf("refusing to write %q outside %s", e.Path, dir))
 			continue
 		}
-		name := filepath.Join(dir, filepath.FromSlash(e.Path))
-		if parent := filepath.Dir(name); !made[parent] {
-			if err := mkdir(parent); err != nil {
-				errs = append(errs, fmt.Errorf("create directory: %w", err))
-				continue
-			}
-			made[parent] = true
+		e.Path = path.Clean(e.Path)
+		if seen[e.Path] {
+			errs = append(errs, fmt.Errorf("the generated plan holds %s twice, not writing it again: the input holds a duplicate", name))
+			continue
 		}
-		var err error
-		if e.IsLink() {
-			err = os.Symlink(e.Target, name)
-		} else {
-			err = writeExclusive(name, e.Data)
-		}
-		if errors.Is(err, fs.ErrExist) {
-			err = fmt.Errorf("%s already exists, not overwriting it: the input holds a duplicate", name)
-		}
+		seen[e.Path] = true
+		parent, base := path.Split(e.Path)
+		fd, err := a.dirFD(strings.TrimSuffix(parent, "/"))
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("create %s: %w", name, err))
+			continue
+		}
+		if e.IsLink() {
+			err = unix.Symlinkat(e.Target, fd, base)
+		} else {
+			err = writeExclusive(fd, base, name, e.Data)
+		}
+		switch {
+		case errors.Is(err, unix.EEXIST):
+			errs = append(errs, fmt.Errorf("%s already exists, not overwriting it", name))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("create %s: %w", name, err))
 		}
 	}
 	return errs
 }
 
-// mkdir creates dir, and its parents only when needed: most parents are a
-// drop-in directory right below the (existing) output directory, and a
-// plain mkdir(2) is all they take.
-func mkdir(dir string) error {
-	err := os.Mkdir(dir, 0o755)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, fs.ErrExist):
-		if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
-			return nil
-		}
-		return err
-	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
-	}
-	return err
+// applier holds the directories Apply has entered, by their path relative
+// to the output directory ("" for it), and those it could not enter.
+type applier struct {
+	dir  string
+	fds  map[string]int
+	errs map[string]error
 }
 
-// writeExclusive creates name, which must not exist, with data. It uses
-// the system calls directly: an *os.File would also register the file with
-// Go's poller, several calls per file that a thousand drop-ins notice.
-func writeExclusive(name string, data []byte) error {
-	fd, err := syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+// dirFD returns a descriptor of rel, a directory below the output
+// directory, creating it (and its parents) when missing; an existing
+// symlink or non-directory is an error, not followed.
+func (a *applier) dirFD(rel string) (int, error) {
+	if fd, ok := a.fds[rel]; ok {
+		return fd, nil
+	}
+	if err, ok := a.errs[rel]; ok {
+		return -1, err
+	}
+	parentRel, base := path.Split(rel)
+	parent, err := a.dirFD(strings.TrimSuffix(parentRel, "/"))
+	if err == nil {
+		err = unix.Mkdirat(parent, base, 0o755)
+		if errors.Is(err, unix.EEXIST) {
+			err = nil
+		}
+	}
+	var fd int
+	if err == nil {
+		fd, err = unix.Openat(parent, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		var st unix.Stat_t
+		switch {
+		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR) &&
+			unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
+			err = fmt.Errorf("%s is a symlink, not writing through it", filepath.Join(a.dir, rel))
+		case errors.Is(err, unix.ENOTDIR):
+			err = fmt.Errorf("%s exists and is not a directory", filepath.Join(a.dir, rel))
+		case err != nil:
+			err = fmt.Errorf("create directory %s: %w", filepath.Join(a.dir, rel), err)
+		}
+	}
 	if err != nil {
-		return &fs.PathError{Op: "create", Path: name, Err: err}
+		a.errs[rel] = err
+		return -1, err
 	}
-	for len(data) > 0 {
-		n, err := syscall.Write(fd, data)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			syscall.Close(fd)
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-		data = data[n:]
+	a.fds[rel] = fd
+	return fd, nil
+}
+
+func (a *applier) close() {
+	for _, fd := range a.fds {
+		unix.Close(fd)
 	}
-	if err := syscall.Close(fd); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
+}
+
+// writeExclusive creates base in the directory dirfd, which must not
+// exist, with data; name is its full path, for messages.
+func writeExclusive(dirfd int, base, name string, data []byte) error {
+	fd, err := unix.Openat(dirfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
 	}
-	return nil
+	f := os.NewFile(uintptr(fd), name)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

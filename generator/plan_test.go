@@ -282,7 +282,8 @@ func TestApply(t *testing.T) {
 	}
 
 	// A second Apply into the same directory meets every entry already
-	// there: each is reported as a duplicate, none is overwritten.
+	// there: each is reported as already there (not as a duplicate in the
+	// input, which it is not), none is overwritten.
 	victim := filepath.Join(dir, "postfix@-.service.d/50-instance.conf")
 	if err := os.WriteFile(victim, []byte("kept\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -292,8 +293,8 @@ func TestApply(t *testing.T) {
 		t.Errorf("%d errors for %d entries: %v", len(errs), len(tr.Entries), errs)
 	}
 	for _, err := range errs {
-		if !strings.Contains(err.Error(), "duplicate") {
-			t.Errorf("error %q does not name a duplicate", err)
+		if !strings.Contains(err.Error(), "already exists") || strings.Contains(err.Error(), "duplicate") {
+			t.Errorf("error %q does not say that the entry already exists (and only that)", err)
 		}
 	}
 	if data, _ := os.ReadFile(victim); string(data) != "kept\n" {

@@ -212,3 +212,28 @@ func TestBadDefault(t *testing.T) {
 		t.Errorf("wrote %v", ents)
 	}
 }
+
+// TestRootAbsoluteSymlink: under --root, an absolute symlink in the tree
+// points into the tree (as after chroot), not into the host's root.
+func TestRootAbsoluteSymlink(t *testing.T) {
+	root := t.TempDir()
+	for name, data := range map[string]string{
+		"etc/postfix/main.cf": "multi_instance_directories = /etc/postfix-a\n",
+		"srv/a/main.cf":       "multi_instance_name = postfix-a\nmulti_instance_enable = yes\nqueue_directory = /var/spool/postfix-a\ndata_directory = /var/lib/postfix-a\n",
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/srv/a", filepath.Join(root, "etc/postfix-a")); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runBin(t, []string{"SYSTEMD_LOG_TARGET=console"}, "--dry-run", "--root", root)
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "postfix@postfix-a.service.d/50-instance.conf\n") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+}
