@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -109,7 +111,7 @@ func Main(args, env []string, stdout, stderr io.Writer) int {
 	}
 	o.configDir = path.Clean(o.configDir)
 
-	log := newLogger(env, stderr)
+	log := newLogger(env, stderr, o.dryRun)
 	defer log.close()
 	return run(o, log, stdout)
 }
@@ -131,8 +133,18 @@ func run(o options, log *logger, stdout io.Writer) int {
 		log.errorf("Failed to read the default Postfix instance in %s: %s; no Postfix units generated.", o.configDir, strings.TrimPrefix(err.Error(), "default instance: "))
 		return 1
 	}
+	late := lateInstances(fsys, set.Problems)
+	var lateDirs []string
 	status := 0
 	for _, p := range set.Problems {
+		if mp, ok := late[p.ConfigDir]; ok {
+			if !slices.Contains(lateDirs, path.Clean(p.ConfigDir)) {
+				lateDirs = append(lateDirs, path.Clean(p.ConfigDir))
+			}
+			log.logf(logNotice, "Postfix instance %s: %s; %s is not mounted yet, %s adds the instance once it is.",
+				p.ConfigDir, reason(p.ConfigDir, p.Err), mp, generator.LateUnit)
+			continue
+		}
 		log.errorf("Postfix instance %s: %s, ignoring.", p.ConfigDir, reason(p.ConfigDir, p.Err))
 		status = 1
 	}
@@ -146,6 +158,14 @@ func run(o options, log *logger, stdout io.Writer) int {
 		}
 		status = 1
 	}
+	if len(lateDirs) > 0 {
+		if es, err := generator.Late(lateDirs, set.Default().MainCF); err != nil {
+			log.errorf("%v; those instances are not started at boot.", err)
+			status = 1
+		} else {
+			tree.Add(es...)
+		}
+	}
 	if o.dryRun {
 		prefix := ""
 		if len(o.dirs) > 0 {
@@ -157,12 +177,52 @@ func run(o options, log *logger, stdout io.Writer) int {
 		}
 		return status
 	}
+	if log.lost() {
+		// Nothing could log the messages at boot: have a unit log them
+		// again once the journal runs.
+		if self, err := os.Executable(); err == nil {
+			argv := []string{self, "--dry-run", "--config-directory", o.configDir}
+			if o.root != "/" {
+				argv = append(argv, "--root", o.root)
+			}
+			if es, err := generator.Report(argv, mainCF); err == nil {
+				tree.Add(es...)
+			}
+		}
+	}
 	for _, err := range generator.Apply(tree, o.dirs[0]) {
 		log.errorf("%v", err)
 		status = 1
 	}
 	log.debugf("Wrote %d entries for %d instances to %s.", len(tree.Entries), len(set.Instances)-len(errs), o.dirs[0])
 	return status
+}
+
+// lateInstances returns, for each secondary instance whose main.cf is not
+// there, the mount point that /etc/fstab declares for its config
+// directory and that is not mounted yet, by config directory (see
+// generator.LateMount). Both files are read only when some main.cf is
+// missing; under --root, from the tree (which has no mounts unless it
+// holds a proc/self/mountinfo).
+func lateInstances(fsys fs.FS, problems []instance.Problem) map[string]string {
+	late := map[string]string{}
+	var fstab []byte
+	var mounted map[string]bool
+	for _, p := range problems {
+		if p.Position == 0 || p.Kind != instance.Unreadable ||
+			!errors.Is(p.Err, fs.ErrNotExist) && !errors.Is(p.Err, syscall.ENOTDIR) {
+			continue
+		}
+		if mounted == nil {
+			fstab, _ = instance.ReadRegular(fsys, "etc/fstab")
+			mountinfo, _ := instance.ReadRegular(fsys, "proc/self/mountinfo")
+			mounted = generator.MountedPoints(mountinfo)
+		}
+		if mp := generator.LateMount(p.ConfigDir, fstab, mounted); mp != "" {
+			late[p.ConfigDir] = mp
+		}
+	}
+	return late
 }
 
 // printTree writes the --dry-run listing.

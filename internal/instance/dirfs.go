@@ -79,7 +79,7 @@ func (d dirFS) Stat(name string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
-// NotRegularError is why readRegular refuses a FIFO or a device: Postfix
+// NotRegularError is why ReadRegular refuses a FIFO or a device: Postfix
 // would hang on the one and may read the other for ever.
 type NotRegularError struct{ Mode fs.FileMode }
 
@@ -101,14 +101,14 @@ func (e *NotRegularError) Error() string {
 // errTooLarge is the reason for a file larger than MaxFileSize.
 var errTooLarge = fmt.Errorf("file too large (more than %d MiB)", MaxFileSize>>20)
 
-// readRegular reads name whole from fsys, only if it is a regular file of
+// ReadRegular reads name whole from fsys, only if it is a regular file of
 // at most MaxFileSize bytes. The errors are *fs.PathError naming name,
 // worded as Postfix words them where it refuses the same file: "read
 // NAME: Is a directory", "open NAME: No such device or address" (a
 // socket); a FIFO or a device, which Postfix would open and read, gets a
 // NotRegularError, a file too large "file too large (more than 1 MiB)".
 // The file is opened through fsys.Open, which for DirFS does not block.
-func readRegular(fsys fs.FS, name string) ([]byte, error) {
+func ReadRegular(fsys fs.FS, name string) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func TestDirFS(t *testing.T) {
 		{root, "etc/../etc/main.cf"}, {root, "etc/a\x00b"}, {"/", "proc/self/cmdline"},
 	} {
 		want, wantErr := fs.ReadFile(os.DirFS(tc.root), tc.name)
-		got, gotErr := readRegular(DirFS(tc.root), tc.name)
+		got, gotErr := ReadRegular(DirFS(tc.root), tc.name)
 		if errno(gotErr) != errno(wantErr) || !bytes.Equal(got, want) {
 			t.Errorf("ReadFile(DirFS(%q), %q) = %d bytes, %v; os.DirFS: %d bytes, %v", tc.root, tc.name, len(got), gotErr, len(want), wantErr)
 		}

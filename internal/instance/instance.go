@@ -581,12 +581,12 @@ func postfixText(err error) string {
 // readConfig reads the main.cf of dir, found at where (dir itself unless
 // dir is relative) in the loader's file system, or parses data when it
 // is not nil. Only a regular file of at most MaxFileSize bytes is read
-// (readRegular). Errors name the file as Postfix does.
+// (ReadRegular). Errors name the file as Postfix does.
 func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, error) {
 	name := postfixName(dir, "main.cf")
 	if data == nil {
 		var err error
-		if data, err = readRegular(l.fsys, fsName(where+"/main.cf")); err != nil {
+		if data, err = ReadRegular(l.fsys, fsName(where+"/main.cf")); err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
 				return nil, &fs.PathError{Op: pe.Op, Path: name, Err: pe.Err}

@@ -119,8 +119,8 @@ func TestDirFSRoot(t *testing.T) {
 		}
 	}
 	links := map[string]string{
-		"etc/postfix-a": "/srv/a",                 // absolute, to a directory
-		"etc/c.cf":      "/srv/a/main.cf",         // absolute, to a file
+		"etc/postfix-a": "/srv/a",                    // absolute, to a directory
+		"etc/c.cf":      "/srv/a/main.cf",            // absolute, to a file
 		"etc/d.cf":      "../../../../srv/a/main.cf", // climbs past the root
 	}
 	for name, target := range links {
@@ -130,7 +130,7 @@ func TestDirFSRoot(t *testing.T) {
 	}
 	fsys := DirFS(root)
 	for _, name := range []string{"etc/postfix-a/main.cf", "etc/c.cf", "etc/d.cf"} {
-		data, err := readRegular(fsys, name)
+		data, err := ReadRegular(fsys, name)
 		if err != nil || string(data) != "inside\n" {
 			t.Errorf("read %s: %q, %v; want %q", name, data, err, "inside\n")
 		}
