@@ -72,9 +72,11 @@ func Report(argv []string, source string) ([]Entry, error) {
 	b = setting(b, "Description", "Log what postfix-instance-generator could not log at boot")
 	b = setting(b, "Documentation", Documentation)
 	b = setting(b, "SourcePath", source)
+	// Done before LateUnit's daemon-reload, which removes this unit's file.
+	b = setting(b, "Before", LateUnit)
 	b = append(b, "\n[Service]\nType=oneshot\n"...)
 	b = setting(b, "ExecStart", strings.Join(argv, " "))
-	b = append(b, "StandardOutput=null\nSyslogIdentifier=postfix-instance-generator\n"...)
+	b = append(b, "StandardOutput=null\nStandardError=journal\nSyslogIdentifier=postfix-instance-generator\n"...)
 	// Exit status 1 is what it reports: a skipped instance, logged.
 	b = append(b, "SuccessExitStatus=1\n"...)
 	return []Entry{
