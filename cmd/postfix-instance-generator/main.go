@@ -8,23 +8,8 @@
 // calling convention: arguments, logging, exit status.
 package main
 
-import (
-	"os"
-	"runtime/debug"
-)
-
-// gcPercent is the generator's GOGC (unless GOGC is set). Most of what it
-// allocates is the model of the instances it read, live until the units
-// are written: at Go's default of 100 the collector marks that growing
-// heap again and again (twice at 1000 instances) to free little of it. At
-// 400 it does not run below 16 MiB of heap, which 1500 instances of
-// Debian's main.cf do not reach (peak RSS 15 MiB; 12 MiB at 1000), and
-// beyond that lets the heap grow to five times what is live.
-const gcPercent = 400
+import "os"
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	os.Exit(Main(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }

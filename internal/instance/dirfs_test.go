@@ -51,35 +51,3 @@ func errno(err error) string {
 	}
 	return errors.Unwrap(err).Error()
 }
-
-// TestNoMasterCF: LoadWith warns about a missing master.cf as postconf
-// does; Load (NoMasterCF) does not look for it, and models the same
-// instances.
-func TestNoMasterCF(t *testing.T) {
-	tc := treeCase{
-		files: map[string]string{
-			"etc/postfix/main.cf":   dirs("@R/etc/postfix-a"),
-			"etc/postfix-a/main.cf": okMain("a"),
-		},
-		noMaster: []string{"etc/postfix-a"},
-	}
-	root := buildTree(t, tc)
-	with, err := loadLikePostmulti(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	without, err := load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "open " + root + "/etc/postfix-a/master.cf: No such file or directory"
-	if w := with.Instances[1].Warnings; len(w) != 1 || w[0] != want {
-		t.Errorf("LoadWith: warnings %q, want %q", w, want)
-	}
-	if w := without.Instances[1].Warnings; len(w) != 0 {
-		t.Errorf("Load: warnings %q, want none", w)
-	}
-	if a, b := describe(with.Instances[1]), describe(without.Instances[1]); a != b {
-		t.Errorf("Load: %s; LoadWith: %s", b, a)
-	}
-}

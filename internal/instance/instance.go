@@ -36,11 +36,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
@@ -96,8 +93,7 @@ type Instance struct {
 	// own reading of main.cf (mail_conf_read): duplicate and malformed
 	// entries. For a secondary one, the postconf run with which postmulti
 	// reads it: those, the undefined and unused parameters
-	// (maincf.Config.Warnings) and a missing master.cf (unless
-	// Options.NoMasterCF).
+	// (maincf.Config.Warnings) and a missing master.cf.
 	Warnings []string
 }
 
@@ -406,11 +402,9 @@ func (s *Set) SelectGroup(group string) []Instance {
 func (in *Instance) InGroup(group string) bool { return in.Group != "" && in.Group == group }
 
 // Load reads the default config directory and every instance it lists,
-// with the compiled-in defaults of maincf.BuiltinDefaults, without
-// looking for master.cf files (Options.NoMasterCF).
-// fsys is rooted at "/" (os.DirFS("/") in production, a test tree in tests);
-// paths are absolute as in main.cf. Secondary instances are read
-// concurrently: fsys must allow that (os.DirFS and fstest.MapFS do). An
+// with the compiled-in defaults of maincf.BuiltinDefaults.
+// fsys is rooted at "/" (DirFS("/") in production, a test tree in tests);
+// paths are absolute as in main.cf. An
 // error is returned only when the default instance itself cannot be
 // modelled; it is a Problem.
 func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
@@ -419,7 +413,7 @@ func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
 
 // LoadWithDefaults is Load with the given compiled-in defaults.
 func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defaults) (*Set, error) {
-	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults, NoMasterCF: true})
+	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults})
 	if err != nil {
 		return nil, err
 	}
@@ -432,7 +426,7 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 }
 
 // Options are LoadWith's settings. The zero value reads as postmulti
-// does; Load sets NoMasterCF on top.
+// does.
 type Options struct {
 	// Defaults are the compiled-in defaults; nil means
 	// maincf.BuiltinDefaults.
@@ -449,12 +443,6 @@ type Options struct {
 	// listed (PostmultiView) with a RelativePath problem; without WorkDir
 	// it is not read at all.
 	WorkDir string
-	// NoMasterCF leaves out what only the warnings of the postconf runs
-	// need (Instance.Warnings, Problem.Warnings, Set.Postconf): whether
-	// each secondary instance has a master.cf. Load sets it: the
-	// generator prints no warnings, and a thousand instances notice a
-	// stat(2) each.
-	NoMasterCF bool
 }
 
 // LoadWith is Load for a caller that reproduces postmulti: the Set comes
@@ -469,7 +457,7 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	if opts.Defaults == nil {
 		opts.Defaults = maincf.BuiltinDefaults()
 	}
-	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir, noMasterCF: opts.NoMasterCF}
+	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir}
 	def, dirs, err := l.readDefault(defaultConfigDir, opts.MainCF)
 	if err != nil {
 		return nil, err
@@ -536,8 +524,7 @@ type loader struct {
 	exact, clean map[string]owner
 	defaultCF    string
 	defaultFile  *maincf.File
-	added        int  // instances claimed after loading (Set.Claim)
-	noMasterCF   bool // Options.NoMasterCF
+	added        int // instances claimed after loading (Set.Claim)
 }
 
 // postfixName names dir/file as Postfix's messages name it.
@@ -777,10 +764,8 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	}
 	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg, Warnings: cfg.Warnings()}
 	// postconf reads master.cf too, and warns when it cannot.
-	if !l.noMasterCF {
-		if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
-			in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
-		}
+	if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
+		in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
 	}
 	param, err := expandAll(cfg, in)
 	var value string
@@ -817,33 +802,14 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	return in, nil
 }
 
-// readAll runs readSecondary for every listed directory; the results are
-// in list order. Directories are read concurrently, on up to one
-// goroutine per CPU but at most one per readBatch of them: starting a
-// thread costs more than reading a few main.cf files.
+// readAll runs readSecondary for every listed directory, in list order.
 func (l *loader) readAll(dirs []string) ([]*Instance, []*Problem) {
 	ins, probs := make([]*Instance, len(dirs)), make([]*Problem, len(dirs))
-	var next atomic.Int64
-	read := func() {
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(dirs) {
-				return
-			}
-			ins[i], probs[i] = l.readSecondary(dirs[i], i+1)
-		}
+	for i, dir := range dirs {
+		ins[i], probs[i] = l.readSecondary(dir, i+1)
 	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(dirs)+readBatch-1)/readBatch) - 1 {
-		wg.Go(read)
-	}
-	read()
-	wg.Wait()
 	return ins, probs
 }
-
-// readBatch is how many directories make another goroutine worth it.
-const readBatch = 64
 
 func (l *loader) where(p Problem) string {
 	if p.Line > 0 {
