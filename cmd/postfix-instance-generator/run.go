@@ -43,8 +43,10 @@ into NORMAL-DIR:
         one target per multi_instance_group, wanting its enabled members
 
 An instance that cannot be read or written safely is logged and skipped;
-all others are still written. Messages go to /dev/kmsg, or to standard
-error when it is a terminal or /dev/kmsg cannot be opened;
+all others are still written. Messages go to /dev/kmsg, or to the
+journal where there is no /dev/kmsg (containers), or to standard error
+when it is a terminal, with --dry-run, or when neither is there; read
+them with "journalctl -b -t postfix-instance-generator".
 SYSTEMD_LOG_LEVEL (err, warning, info, debug or 0-7) sets the level and
 SYSTEMD_LOG_TARGET=console forces standard error.
 
