@@ -3,7 +3,6 @@ package generator
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -50,7 +49,7 @@ func Apply(t Tree, dir string) []error {
 		if e.IsLink() {
 			err = unix.Symlinkat(e.Target, fd, base)
 		} else {
-			err = writeExclusive(fd, base, name, e.Data)
+			err = writeExclusive(fd, base, e.Data)
 		}
 		switch {
 		case errors.Is(err, unix.EEXIST):
@@ -117,15 +116,21 @@ func (a *applier) close() {
 }
 
 // writeExclusive creates base in the directory dirfd, which must not
-// exist, with data; name is its full path, for messages.
-func writeExclusive(dirfd int, base, name string, data []byte) error {
+// exist, with data.
+func writeExclusive(dirfd int, base string, data []byte) error {
 	fd, err := unix.Openat(dirfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}
-	f := os.NewFile(uintptr(fd), name)
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
+	for len(data) > 0 && err == nil {
+		var n int
+		if n, err = unix.Write(fd, data); err == nil {
+			data = data[n:]
+		} else if err == unix.EINTR {
+			err = nil
+		}
+	}
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	return err
