@@ -12,7 +12,7 @@ import (
 // written through it, the entries below it are reported, all others are
 // written.
 func TestApplyNoSymlinkedDirectory(t *testing.T) {
-	tr, _ := Plan(walkthrough(), Options{})
+	tr := Plan(walkthrough(), Options{})
 	dir, victim := t.TempDir(), t.TempDir()
 	for _, name := range []string{"postfix.service.wants", "postfix@-.service.d"} {
 		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {

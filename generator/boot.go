@@ -5,6 +5,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // Units the generator writes for the boot itself, besides the instances'
@@ -42,16 +44,16 @@ func Late(dirs []string, source string) ([]Entry, error) {
 	}
 	b := append([]byte(nil), Header+"[Unit]\n"...)
 	b = setting(b, "Description", "Postfix instances on file systems mounted after the generators ran")
-	b = setting(b, "Documentation", Documentation)
+	b = setting(b, "Documentation", documentation)
 	b = setting(b, "SourcePath", source)
 	b = setting(b, "RequiresMountsFor", strings.Join(dirs, " "))
 	b = append(b, "\n[Service]\nType=oneshot\n"...)
 	// One command, so that it runs to its end although the reload removes
 	// this unit's file (the generator no longer needs it).
-	b = setting(b, "ExecStart", `/bin/sh -c "systemctl daemon-reload && systemctl start --no-block `+Umbrella+`"`)
+	b = setting(b, "ExecStart", `/bin/sh -c "systemctl daemon-reload && systemctl start --no-block `+unit.Umbrella+`"`)
 	return []Entry{
 		{Path: LateUnit, Data: b},
-		{Path: Umbrella + ".wants/" + LateUnit, Target: "../" + LateUnit},
+		{Path: unit.Umbrella + ".wants/" + LateUnit, Target: "../" + LateUnit},
 	}, nil
 }
 
@@ -70,7 +72,7 @@ func Report(argv []string, source string) ([]Entry, error) {
 	}
 	b := append([]byte(nil), Header+"[Unit]\n"...)
 	b = setting(b, "Description", "Log what postfix-instance-generator could not log at boot")
-	b = setting(b, "Documentation", Documentation)
+	b = setting(b, "Documentation", documentation)
 	b = setting(b, "SourcePath", source)
 	// Done before LateUnit's daemon-reload, which removes this unit's file.
 	b = setting(b, "Before", LateUnit)
@@ -81,7 +83,7 @@ func Report(argv []string, source string) ([]Entry, error) {
 	b = append(b, "SuccessExitStatus=1\n"...)
 	return []Entry{
 		{Path: ReportUnit, Data: b},
-		{Path: Umbrella + ".wants/" + ReportUnit, Target: "../" + ReportUnit},
+		{Path: unit.Umbrella + ".wants/" + ReportUnit, Target: "../" + ReportUnit},
 	}, nil
 }
 

@@ -120,12 +120,13 @@ func loadInstances() ([]instance.Instance, error) {
 		if len(f) != 4 {
 			return nil, fmt.Errorf("postmulti -l line %q", line)
 		}
-		q, err := exec.Command("/usr/sbin/postconf", "-c", f[3], "-h", "queue_directory").Output()
-		if err != nil {
-			return nil, fmt.Errorf("postconf -c %s: %w", f[3], err)
+		q, err := exec.Command("/usr/sbin/postconf", "-c", f[3], "-h", "queue_directory", "data_directory").Output()
+		dirs := strings.Fields(string(q))
+		if err != nil || len(dirs) != 2 {
+			return nil, fmt.Errorf("postconf -c %s: %q, %v", f[3], q, err)
 		}
 		inst := instance.Instance{Enabled: f[2] == "y", Default: i == 0, ConfigDir: f[3],
-			QueueDir: strings.TrimSpace(string(q)), CommandDir: "/usr/sbin", Position: i}
+			QueueDir: dirs[0], DataDir: dirs[1], CommandDir: "/usr/sbin", Position: i}
 		if f[0] != "-" {
 			inst.Name = f[0]
 		}
@@ -134,6 +135,7 @@ func loadInstances() ([]instance.Instance, error) {
 		}
 		insts = append(insts, inst)
 	}
+	instance.Resolve(insts, nil)
 	return insts, nil
 }
 
@@ -153,7 +155,7 @@ func inside(w io.Writer) int {
 	defer sd.Close()
 	units := make([]string, len(insts))
 	for i, inst := range insts {
-		units[i], _ = inst.UnitName()
+		units[i] = inst.Spec.Unit
 	}
 
 	run := func(action string, sdm systemd.Manager) (int, string, error) {

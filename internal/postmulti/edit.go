@@ -208,8 +208,8 @@ func safeName(s string) bool {
 func (r *runner) assignNames(target *instance.Instance, name, group *string) (exportFlags, error) {
 	var fl exportFlags
 	if name != nil && *name != target.Name {
-		if err := r.pc.set.ClaimName(target, *name); err != nil {
-			return 0, refusal(err)
+		if err := r.claims.claim(target, [][2]string{{"multi_instance_name", *name}}); err != nil {
+			return 0, err
 		}
 		target.Name = *name
 		fl |= expName
@@ -254,7 +254,8 @@ func (r *runner) editInstanceMainCF(st *editState, dir string, fn func(f *maincf
 	if st.dry {
 		return nil
 	}
-	if st.primary != nil && dir == r.pc.configDir {
+	if st.primary != nil && r.sameDir(dir, r.pc.configDir) {
+		// Under its lock already: a second Edit would wait for ever.
 		return fn(st.primary)
 	}
 	path := strings.TrimSuffix(dir, "/") + "/main.cf"
