@@ -3,6 +3,7 @@ package instance
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -139,5 +140,69 @@ func TestDirFSRoot(t *testing.T) {
 		Stat(string) (os.FileInfo, error)
 	}).Stat("etc/postfix-a"); err != nil || !fi.IsDir() {
 		t.Errorf("Stat etc/postfix-a: %v, %v; want the directory /srv/a of the root", fi, err)
+	}
+}
+
+// TestReadRefusalsLikePostconf: where the real postconf refuses a
+// main.cf that is not a regular file (a directory, a socket), the problem
+// carries postconf's own fatal message; where postconf would hang (a
+// FIFO) or read a device, ours names the file type.
+func TestReadRefusalsLikePostconf(t *testing.T) {
+	root := t.TempDir()
+	mk := map[string]func(p string) error{
+		"dir": func(p string) error { return os.Mkdir(p, 0o755) },
+		"socket": func(p string) error {
+			l, err := net.Listen("unix", p)
+			if err == nil {
+				t.Cleanup(func() { l.Close() })
+			}
+			return err
+		},
+		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
+	}
+	var list []string
+	for _, k := range []string{"dir", "socket", "fifo"} {
+		d := filepath.Join(root, "postfix-"+k)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := mk[k](filepath.Join(d, "main.cf")); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, d)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "postfix"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "postfix/main.cf"), []byte(dirs(strings.Join(list, " "))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set := loadWithin(t, filepath.Join(root, "postfix"))
+	got := map[string]string{}
+	for _, p := range set.Problems {
+		got[p.ConfigDir] = p.Postconf
+	}
+	want := map[string]string{
+		list[0]: "read " + list[0] + "/main.cf: Is a directory",
+		list[1]: "open " + list[1] + "/main.cf: No such device or address",
+		list[2]: "open " + list[2] + "/main.cf: not a regular file (a FIFO)",
+	}
+	for d, w := range want {
+		if got[d] != w {
+			t.Errorf("%s: postconf message %q, want %q", d, got[d], w)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	// The oracle, for the two it does not hang on.
+	if _, err := exec.LookPath("postconf"); err != nil {
+		t.Fatalf("postconf (Debian's postfix) is needed to check the messages: %v", err)
+	}
+	for _, d := range list[:2] {
+		out, _ := exec.Command("postconf", "-c", d, "-h", "queue_directory").CombinedOutput()
+		if w := "postconf: fatal: " + want[d] + "\n"; string(out) != w {
+			t.Errorf("real postconf on %s: %q, want %q", d, out, w)
+		}
 	}
 }
