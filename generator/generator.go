@@ -181,6 +181,9 @@ func dropIn(ok []planned, i int) []byte {
 	b = append(append(append(b, ", "...), spec.ConfigDir...), ")\n"...)
 	b = setting(b, "Documentation", documentation)
 	b = setting(b, "SourcePath", spec.MainCF)
+	// Never start on the bare mount point of a file system that failed
+	// to mount.
+	b = setting(b, "RequiresMountsFor", spec.ConfigDir, " ", spec.QueueDir)
 	if after := predecessors(ok, i); len(after) > 0 {
 		b = setting(b, "After", strings.Join(after, " "))
 	}

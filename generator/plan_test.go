@@ -321,3 +321,33 @@ func TestApplyStaysInside(t *testing.T) {
 		t.Errorf("the good entry was not written: %v", err)
 	}
 }
+
+// TestPlanRequiresMounts: every drop-in requires the mounts of its config
+// and queue directories, so that an instance never starts on the bare
+// mount point of a file system that failed to mount (its mail would go
+// into a queue hidden by the mount later).
+func TestPlanRequiresMounts(t *testing.T) {
+	tr := Plan(walkthrough(), Options{})
+	n := 0
+	for _, e := range tr.Entries {
+		if !strings.HasSuffix(e.Path, "/50-instance.conf") {
+			continue
+		}
+		n++
+		var cfg, queue string
+		for _, l := range strings.Split(string(e.Data), "\n") {
+			if v, ok := strings.CutPrefix(l, "Environment=MAIL_CONFIG="); ok {
+				cfg = v
+			}
+			if v, ok := strings.CutPrefix(l, "PIDFile="); ok {
+				queue = strings.TrimSuffix(v, "/pid/master.pid")
+			}
+		}
+		if want := "\nRequiresMountsFor=" + cfg + " " + queue + "\n"; !strings.Contains(string(e.Data), want) {
+			t.Errorf("%s lacks %q:\n%s", e.Path, want, e.Data)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no drop-ins planned")
+	}
+}
