@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 var binary string
@@ -290,5 +293,38 @@ func TestLateMountDryRun(t *testing.T) {
 	stdout, stderr, code = runBin(t, []string{"SYSTEMD_LOG_TARGET=console"}, "--dry-run", "--root", root)
 	if code != 1 || strings.Contains(stdout, "postfix-instances-late") || !strings.Contains(stderr, "Postfix instance /srv/pf/postfix-late: open /srv/pf/postfix-late/main.cf: no such file or directory, ignoring.\n") {
 		t.Errorf("mounted: exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+}
+
+// TestDefaultMainCFNotRegular: a default main.cf that is a FIFO or a
+// symlink to /dev/zero is refused at once, naming the file and the
+// reason; nothing is written.
+func TestDefaultMainCFNotRegular(t *testing.T) {
+	for name, make := range map[string]func(p string) error{
+		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"zero": func(p string) error { return os.Symlink("/dev/zero", p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			conf, out := t.TempDir(), t.TempDir()
+			if err := make(filepath.Join(conf, "main.cf")); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, "--config-directory", conf, out)
+			cmd.Env = []string{"SYSTEMD_LOG_TARGET=console"}
+			stderr, err := cmd.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatal("the generator blocked on the default main.cf")
+			}
+			var ee *exec.ExitError
+			want := conf + "/main.cf: not a regular file (a "
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(stderr), want) {
+				t.Errorf("%v, stderr %q; want exit 1 and %q", err, stderr, want)
+			}
+			if ents, _ := os.ReadDir(out); len(ents) != 0 {
+				t.Errorf("wrote %v", ents)
+			}
+		})
 	}
 }
