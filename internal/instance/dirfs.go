@@ -92,6 +92,20 @@ func (d dirFS) Stat(name string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
+// stat is syscall.Stat of name, relative to the root, without the
+// allocations of Stat.
+func (d dirFS) stat(name string, st *syscall.Stat_t) error {
+	if d == "/" && fs.ValidPath(name) {
+		return syscall.Stat("/"+name, st)
+	}
+	f, err := d.open("stat", name, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syscall.Fstat(int(f.Fd()), st)
+}
+
 // NotRegularError is why ReadRegular refuses a FIFO or a device: Postfix
 // would hang on the one and may read the other for ever.
 type NotRegularError struct{ Mode fs.FileMode }
