@@ -24,7 +24,7 @@ func Apply(t Tree, dir string) []error {
 	if err != nil {
 		return []error{fmt.Errorf("open the output directory %s: %w", dir, err)}
 	}
-	a := applier{dir: dir, fds: map[string]int{"": top}, errs: map[string]error{}}
+	a := applier{dir: dir, top: top, cur: -1, errs: map[string]error{}}
 	defer a.close()
 	var errs []error
 	seen := make(map[string]bool, len(t.Entries))
@@ -61,58 +61,86 @@ func Apply(t Tree, dir string) []error {
 	return errs
 }
 
-// applier holds the directories Apply has entered, by their path relative
-// to the output directory ("" for it), and those it could not enter.
+// applier holds the output directory and the last directory below it
+// that Apply entered, by its path relative to the output directory:
+// entries come sorted, those of one directory together, so one open
+// descriptor suffices (holding one per directory would make the kernel
+// grow the descriptor table of a threaded process, which waits for RCU
+// grace periods). errs holds the directories it could not enter.
 type applier struct {
-	dir  string
-	fds  map[string]int
-	errs map[string]error
+	dir     string
+	top     int
+	curPath string
+	cur     int
+	errs    map[string]error
 }
 
 // dirFD returns a descriptor of rel, a directory below the output
-// directory, creating it (and its parents) when missing; an existing
-// symlink or non-directory is an error, not followed.
+// directory ("" for itself), creating it (and its parents) when missing;
+// an existing symlink or non-directory is an error, not followed.
 func (a *applier) dirFD(rel string) (int, error) {
-	if fd, ok := a.fds[rel]; ok {
-		return fd, nil
+	switch {
+	case rel == "":
+		return a.top, nil
+	case a.cur >= 0 && rel == a.curPath:
+		return a.cur, nil
 	}
 	if err, ok := a.errs[rel]; ok {
 		return -1, err
 	}
-	parentRel, base := path.Split(rel)
-	parent, err := a.dirFD(strings.TrimSuffix(parentRel, "/"))
-	if err == nil {
-		err = unix.Mkdirat(parent, base, 0o755)
-		if errors.Is(err, unix.EEXIST) {
-			err = nil
-		}
-	}
-	var fd int
-	if err == nil {
-		fd, err = unix.Openat(parent, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		var st unix.Stat_t
-		switch {
-		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR) &&
-			unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
-			err = fmt.Errorf("%s is a symlink, not writing through it", filepath.Join(a.dir, rel))
-		case errors.Is(err, unix.ENOTDIR):
-			err = fmt.Errorf("%s exists and is not a directory", filepath.Join(a.dir, rel))
-		case err != nil:
-			err = fmt.Errorf("create directory %s: %w", filepath.Join(a.dir, rel), err)
-		}
-	}
+	fd, err := a.enter(rel)
 	if err != nil {
 		a.errs[rel] = err
 		return -1, err
 	}
-	a.fds[rel] = fd
+	if a.cur >= 0 {
+		unix.Close(a.cur)
+	}
+	a.curPath, a.cur = rel, fd
 	return fd, nil
 }
 
-func (a *applier) close() {
-	for _, fd := range a.fds {
-		unix.Close(fd)
+// enter walks down to rel from the output directory, one component at a
+// time, creating what is missing and following no symlink.
+func (a *applier) enter(rel string) (int, error) {
+	parent, done := a.top, ""
+	for _, name := range strings.Split(rel, "/") {
+		done = path.Join(done, name)
+		full := filepath.Join(a.dir, filepath.FromSlash(done))
+		err := unix.Mkdirat(parent, name, 0o755)
+		if errors.Is(err, unix.EEXIST) {
+			err = nil
+		}
+		fd := -1
+		if err == nil {
+			fd, err = unix.Openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+		var st unix.Stat_t
+		switch {
+		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR) &&
+			unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
+			err = fmt.Errorf("%s is a symlink, not writing through it", full)
+		case errors.Is(err, unix.ENOTDIR):
+			err = fmt.Errorf("%s exists and is not a directory", full)
+		case err != nil:
+			err = fmt.Errorf("create directory %s: %w", full, err)
+		}
+		if parent != a.top {
+			unix.Close(parent)
+		}
+		if err != nil {
+			return -1, err
+		}
+		parent = fd
 	}
+	return parent, nil
+}
+
+func (a *applier) close() {
+	if a.cur >= 0 {
+		unix.Close(a.cur)
+	}
+	unix.Close(a.top)
 }
 
 // writeExclusive creates base in the directory dirfd, which must not
