@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Apply creates the entries of t below dir, which must exist. Files and
+// Apply creates the entries of t below dir (created first if missing,
+// with its parents). Files and
 // symlinks are created exclusively, and directories below dir are entered
 // without following symlinks (openat(2) with O_NOFOLLOW): an entry that
 // already exists is reported and left alone, never overwritten, and a
@@ -21,6 +23,13 @@ import (
 // umask (the generator runs with umask 022).
 func Apply(t Tree, dir string) []error {
 	top, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		// systemd hands a generator existing directories; tests and
+		// previews may not.
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			top, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		}
+	}
 	if err != nil {
 		return []error{fmt.Errorf("open the output directory %s: %w", dir, err)}
 	}

@@ -73,3 +73,16 @@ func TestApplyDuplicate(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyMakesDir: a missing output directory is made, with its
+// parents.
+func TestApplyMakesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run/systemd/generator")
+	tr := Plan(walkthrough(), Options{})
+	if errs := Apply(tr, dir); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "postfix@-.service.d/50-instance.conf")); err != nil {
+		t.Error(err)
+	}
+}
