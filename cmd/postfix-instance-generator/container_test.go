@@ -94,6 +94,10 @@ func TestContainerBoot(t *testing.T) {
 			t.Errorf("%s: %v", u, p)
 		}
 	}
+	// One name only: no unit by its path ever appeared.
+	if out := c.Run("systemctl", "list-units", "--all", "--plain", "--no-legend", `postfix@srv*`); strings.TrimSpace(out) != "" {
+		t.Errorf("units named by the late instance's path: %q", out)
+	}
 	if out := c.Run("mountpoint", "/srv/pf"); !strings.Contains(out, "is a mountpoint") {
 		t.Errorf("mountpoint /srv/pf: %q", out)
 	}
