@@ -67,7 +67,9 @@ Examples:
   systemctl cat postfix@postfix-out           template plus drop-in
 
 Exit status:
-  0  all instances were written, or there is nothing to do (no main.cf)
+  0  all instances were written, or there is nothing to do (no main.cf),
+     or the only ones left out are on file systems not mounted yet
+     (postfix-instances-late.service adds them)
   1  some instance was skipped (everything else was written), or the
      default main.cf could not be read, or writing failed
   2  usage error
