@@ -6,8 +6,8 @@
 // what their units are called) it computes the complete output tree, every drop-in,
 // unit file and symlink, sorted and byte-for-byte reproducible, without
 // touching the disk. Apply is the only code with side effects: it creates
-// the planned entries below one directory, exclusively, so that a clash can
-// only mean a duplicate in the input.
+// the planned entries below one directory, exclusively and never through a
+// symlink, so that nothing already there is overwritten.
 //
 // The output instantiates the shipped template postfix@.service; it never
 // replaces it. For every instance Plan writes a drop-in
@@ -181,6 +181,9 @@ func dropIn(ok []planned, i int) []byte {
 	b = append(append(append(b, ", "...), spec.ConfigDir...), ")\n"...)
 	b = setting(b, "Documentation", documentation)
 	b = setting(b, "SourcePath", spec.MainCF)
+	// Never start on the bare mount point of a file system that failed
+	// to mount.
+	b = setting(b, "RequiresMountsFor", spec.ConfigDir, " ", spec.QueueDir)
 	if after := predecessors(ok, i); len(after) > 0 {
 		b = setting(b, "After", strings.Join(after, " "))
 	}

@@ -281,7 +281,8 @@ func TestApply(t *testing.T) {
 	}
 
 	// A second Apply into the same directory meets every entry already
-	// there: each is reported as a duplicate, none is overwritten.
+	// there: each is reported as already there (not as a duplicate in the
+	// input, which it is not), none is overwritten.
 	victim := filepath.Join(dir, "postfix@-.service.d/50-instance.conf")
 	if err := os.WriteFile(victim, []byte("kept\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -291,8 +292,8 @@ func TestApply(t *testing.T) {
 		t.Errorf("%d errors for %d entries: %v", len(errs), len(tr.Entries), errs)
 	}
 	for _, err := range errs {
-		if !strings.Contains(err.Error(), "duplicate") {
-			t.Errorf("error %q does not name a duplicate", err)
+		if !strings.Contains(err.Error(), "already exists") || strings.Contains(err.Error(), "duplicate") {
+			t.Errorf("error %q does not say that the entry already exists (and only that)", err)
 		}
 	}
 	if data, _ := os.ReadFile(victim); string(data) != "kept\n" {
@@ -318,5 +319,35 @@ func TestApplyStaysInside(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ok.conf")); err != nil {
 		t.Errorf("the good entry was not written: %v", err)
+	}
+}
+
+// TestPlanRequiresMounts: every drop-in requires the mounts of its config
+// and queue directories, so that an instance never starts on the bare
+// mount point of a file system that failed to mount (its mail would go
+// into a queue hidden by the mount later).
+func TestPlanRequiresMounts(t *testing.T) {
+	tr := Plan(walkthrough(), Options{})
+	n := 0
+	for _, e := range tr.Entries {
+		if !strings.HasSuffix(e.Path, "/50-instance.conf") {
+			continue
+		}
+		n++
+		var cfg, queue string
+		for _, l := range strings.Split(string(e.Data), "\n") {
+			if v, ok := strings.CutPrefix(l, "Environment=MAIL_CONFIG="); ok {
+				cfg = v
+			}
+			if v, ok := strings.CutPrefix(l, "PIDFile="); ok {
+				queue = strings.TrimSuffix(v, "/pid/master.pid")
+			}
+		}
+		if want := "\nRequiresMountsFor=" + cfg + " " + queue + "\n"; !strings.Contains(string(e.Data), want) {
+			t.Errorf("%s lacks %q:\n%s", e.Path, want, e.Data)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no drop-ins planned")
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -42,8 +44,10 @@ into NORMAL-DIR:
         one target per multi_instance_group, wanting its enabled members
 
 An instance that cannot be read or written safely is logged and skipped;
-all others are still written. Messages go to /dev/kmsg, or to standard
-error when it is a terminal or /dev/kmsg cannot be opened;
+all others are still written. Messages go to /dev/kmsg, or to the
+journal where there is no /dev/kmsg (containers), or to standard error
+when it is a terminal, with --dry-run, or when neither is there; read
+them with "journalctl -b -t postfix-instance-generator".
 SYSTEMD_LOG_LEVEL (err, warning, info, debug or 0-7) sets the level and
 SYSTEMD_LOG_TARGET=console forces standard error.
 
@@ -64,7 +68,9 @@ Examples:
   systemctl cat postfix@postfix-out           template plus drop-in
 
 Exit status:
-  0  all instances were written, or there is nothing to do (no main.cf)
+  0  all instances were written, or there is nothing to do (no main.cf),
+     or the only ones left out are on file systems not mounted yet
+     (postfix-instances-late.service adds them)
   1  some instance was skipped (everything else was written), or the
      default main.cf could not be read, or writing failed
   2  usage error
@@ -110,7 +116,7 @@ func Main(args, env []string, stdout, stderr io.Writer) int {
 	}
 	o.configDir = path.Clean(o.configDir)
 
-	log := newLogger(env, stderr)
+	log := newLogger(env, stderr, o.dryRun)
 	defer log.close()
 	return run(o, log, stdout)
 }
@@ -142,12 +148,30 @@ func run(o options, log *logger, stdout io.Writer) int {
 		log.errorf("Failed to read the default Postfix instance in %s: %s; no Postfix units generated.", o.configDir, strings.TrimPrefix(err.Error(), "default instance: "))
 		return 1
 	}
+	late := lateInstances(fsys, set.Problems)
+	var lateDirs []string
 	status := 0
 	for _, p := range set.Problems {
+		if mp, ok := late[p.ConfigDir]; ok {
+			if !slices.Contains(lateDirs, path.Clean(p.ConfigDir)) {
+				lateDirs = append(lateDirs, path.Clean(p.ConfigDir))
+			}
+			log.logf(logNotice, "Postfix instance %s: %s; %s is not mounted yet, %s adds the instance once it is.",
+				p.ConfigDir, reason(p.ConfigDir, p.Err), mp, generator.LateUnit)
+			continue
+		}
 		log.errorf("Postfix instance %s: %s, ignoring.", p.ConfigDir, reason(p.ConfigDir, p.Err))
 		status = 1
 	}
 	tree := generator.Plan(set, generator.Options{TemplatePath: templatePath})
+	if len(lateDirs) > 0 {
+		if es, err := generator.Late(lateDirs, set.Default().MainCF); err != nil {
+			log.errorf("%v; those instances are not started at boot.", err)
+			status = 1
+		} else {
+			tree.Add(es...)
+		}
+	}
 	if o.dryRun {
 		prefix := ""
 		if len(o.dirs) > 0 {
@@ -159,12 +183,52 @@ func run(o options, log *logger, stdout io.Writer) int {
 		}
 		return status
 	}
+	if log.lost() {
+		// Nothing could log the messages at boot: have a unit log them
+		// again once the journal runs.
+		if self, err := os.Executable(); err == nil {
+			argv := []string{self, "--dry-run", "--config-directory", o.configDir}
+			if o.root != "/" {
+				argv = append(argv, "--root", o.root)
+			}
+			if es, err := generator.Report(argv, mainCF); err == nil {
+				tree.Add(es...)
+			}
+		}
+	}
 	for _, err := range generator.Apply(tree, o.dirs[0]) {
 		log.errorf("%v", err)
 		status = 1
 	}
 	log.debugf("Wrote %d entries for %d instances to %s.", len(tree.Entries), len(set.Runnable()), o.dirs[0])
 	return status
+}
+
+// lateInstances returns, for each secondary instance whose main.cf is not
+// there, the mount point that /etc/fstab declares for its config
+// directory and that is not mounted yet, by config directory (see
+// generator.LateMount). Both files are read only when some main.cf is
+// missing; under --root, from the tree (which has no mounts unless it
+// holds a proc/self/mountinfo).
+func lateInstances(fsys fs.FS, problems []instance.Problem) map[string]string {
+	late := map[string]string{}
+	var fstab []byte
+	var mounted map[string]bool
+	for _, p := range problems {
+		if p.Position == 0 || p.Kind != instance.Unreadable ||
+			!errors.Is(p.Err, fs.ErrNotExist) && !errors.Is(p.Err, syscall.ENOTDIR) {
+			continue
+		}
+		if mounted == nil {
+			fstab, _ = instance.ReadRegular(fsys, "etc/fstab")
+			mountinfo, _ := instance.ReadRegular(fsys, "proc/self/mountinfo")
+			mounted = generator.MountedPoints(mountinfo)
+		}
+		if mp := generator.LateMount(p.ConfigDir, fstab, mounted); mp != "" {
+			late[p.ConfigDir] = mp
+		}
+	}
+	return late
 }
 
 // printTree writes the --dry-run listing.

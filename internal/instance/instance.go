@@ -42,11 +42,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
@@ -108,8 +105,7 @@ type Instance struct {
 	// own reading of main.cf (mail_conf_read): duplicate and malformed
 	// entries. For a secondary one, the postconf run with which postmulti
 	// reads it: those, the undefined and unused parameters
-	// (maincf.Config.Warnings) and a missing master.cf (unless
-	// Options.NoMasterCF).
+	// (maincf.Config.Warnings) and a missing master.cf.
 	Warnings []string
 }
 
@@ -249,7 +245,7 @@ func (s *Set) PostmultiView() ([]Instance, error) {
 // and fatal error (Problem.Warnings, Problem.Postconf). Only for a Set
 // that Load made.
 func (s *Set) Read(dir string) (*Instance, error) {
-	in, p := s.l.readSecondary(dir, 0, nil)
+	in, p := s.l.readSecondary(dir, 0)
 	if p != nil {
 		return nil, *p
 	}
@@ -295,11 +291,9 @@ func (in *Instance) Matches(sel string) bool {
 func (in *Instance) InGroup(group string) bool { return in.Group != "" && in.Group == group }
 
 // Load reads the default config directory and every instance it lists,
-// with the compiled-in defaults of maincf.BuiltinDefaults, without
-// looking for master.cf files (Options.NoMasterCF).
-// fsys is rooted at "/" (os.DirFS("/") in production, a test tree in tests);
-// paths are absolute as in main.cf. Secondary instances are read
-// concurrently: fsys must allow that (os.DirFS and fstest.MapFS do). An
+// with the compiled-in defaults of maincf.BuiltinDefaults.
+// fsys is rooted at "/" (DirFS("/") in production, a test tree in tests);
+// paths are absolute as in main.cf. An
 // error is returned only when the default instance itself cannot be
 // modelled (a problem on which postmulti itself would stop); it is a
 // Problem. A default instance that cannot run under systemd is only
@@ -312,7 +306,7 @@ func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
 // maincf.BuiltinDefaults), for the generator, which reads those of the
 // Postfix installed under its --root (maincf.InstalledDefaults).
 func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defaults) (*Set, error) {
-	set, err := LoadWith(fsys, defaultConfigDir, Options{NoMasterCF: true, Defaults: defaults})
+	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults})
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +319,7 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 }
 
 // Options are LoadWith's settings. The zero value reads as postmulti
-// does; Load sets NoMasterCF on top.
+// does.
 type Options struct {
 	// Defaults are the compiled-in defaults; nil means
 	// maincf.BuiltinDefaults.
@@ -342,12 +336,6 @@ type Options struct {
 	// listed (PostmultiView) with a RelativePath problem; without WorkDir
 	// it is not read at all.
 	WorkDir string
-	// NoMasterCF leaves out what only the warnings of the postconf runs
-	// need (Instance.Warnings, Problem.Warnings, Set.Postconf): whether
-	// each secondary instance has a master.cf. Load sets it: the
-	// generator prints no warnings, and a thousand instances notice a
-	// stat(2) each.
-	NoMasterCF bool
 }
 
 // LoadWith is Load for a caller that reproduces postmulti: the Set comes
@@ -362,7 +350,7 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	if opts.Defaults == nil {
 		opts.Defaults = maincf.BuiltinDefaults()
 	}
-	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir, noMasterCF: opts.NoMasterCF}
+	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir}
 	def, dirs, err := l.readDefault(defaultConfigDir, opts.MainCF)
 	if err != nil {
 		return nil, err
@@ -439,7 +427,6 @@ type loader struct {
 	exact       map[string]owner
 	defaultCF   string
 	defaultFile *maincf.File
-	noMasterCF  bool // Options.NoMasterCF
 }
 
 // postfixName names dir/file as Postfix's messages name it.
@@ -482,16 +469,16 @@ func postfixText(err error) string {
 
 // readConfig reads the main.cf of dir, found at where (dir itself unless
 // dir is relative) in the loader's file system, or parses data when it
-// is not nil. buf, when not nil, is a buffer to read into (see readFile).
-// Errors name the file as Postfix does.
-func (l *loader) readConfig(dir, where string, data []byte, buf *[]byte) (*maincf.Config, error) {
+// is not nil. Only a regular file of at most MaxFileSize bytes is read
+// (ReadRegular). Errors name the file as Postfix does.
+func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, error) {
 	name := postfixName(dir, "main.cf")
 	if data == nil {
 		var err error
-		if data, err = l.readFile(fsName(where+"/main.cf"), buf); err != nil {
+		if data, err = ReadRegular(l.fsys, fsName(where+"/main.cf")); err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
-				return nil, &fs.PathError{Op: "open", Path: name, Err: pe.Err}
+				return nil, &fs.PathError{Op: pe.Op, Path: name, Err: pe.Err}
 			}
 			return nil, fmt.Errorf("open %s: %w", name, err)
 		}
@@ -501,22 +488,6 @@ func (l *loader) readConfig(dir, where string, data []byte, buf *[]byte) (*mainc
 		return nil, err
 	}
 	return maincf.NewConfig(dir, f, l.defaults), nil
-}
-
-// readFile reads name whole. With a DirFS and a buffer, it reads into
-// *buf and keeps the buffer there for the next file: maincf.Parse copies
-// what it keeps, and a goroutine reading many files then allocates no
-// more than the largest of them.
-func (l *loader) readFile(name string, buf *[]byte) ([]byte, error) {
-	d, ok := l.fsys.(dirFS)
-	if !ok || buf == nil {
-		return fs.ReadFile(l.fsys, name)
-	}
-	data, err := d.read(name, *buf)
-	if data != nil {
-		*buf = data
-	}
-	return data, err
 }
 
 // expandAll expands the parameters postmulti asks postconf for, plus the
@@ -583,7 +554,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 		}
 		return nil, nil, p
 	}
-	cfg, err := l.readConfig(dir, dir, data, nil)
+	cfg, err := l.readConfig(dir, dir, data)
 	if err != nil {
 		p := Problem{Postmulti: postfixText(err)}
 		var se *maincf.SyntaxError
@@ -669,9 +640,8 @@ func (l *loader) position(f *maincf.File, mainCF, param string) string {
 
 // readSecondary reads the instance listed at pos as postmulti's
 // load_instance does (one postconf -xc DIR run): it touches nothing but
-// the file system (and buf, see readFile), so instances are read
-// concurrently.
-func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Problem) {
+// the file system, so instances are read concurrently.
+func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	where := dir
 	if !strings.HasPrefix(dir, "/") {
 		if l.workDir == "" {
@@ -684,7 +654,7 @@ func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Pr
 	// What postmulti says for anything that stops postconf.
 	pmFailed := func() string { return "Failed to obtain all required " + dir + "/main.cf parameters" }
 	mainCF := path.Join(dir, "main.cf")
-	cfg, err := l.readConfig(dir, where, nil, buf)
+	cfg, err := l.readConfig(dir, where, nil)
 	if err != nil {
 		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed(), Postconf: postfixText(err)}
 		var se *maincf.SyntaxError
@@ -696,10 +666,8 @@ func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Pr
 	}
 	in := &Instance{ConfigDir: dir, MainCF: mainCF, Position: pos, Config: cfg, Warnings: cfg.Warnings()}
 	// postconf reads master.cf too, and warns when it cannot.
-	if !l.noMasterCF {
-		if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
-			in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
-		}
+	if _, err := fs.Stat(l.fsys, fsName(where+"/master.cf")); err != nil {
+		in.Warnings = append(in.Warnings, "open "+postfixName(dir, "master.cf")+": "+Strerror(err))
 	}
 	param, err := expandAll(cfg, in)
 	var value string
@@ -736,34 +704,14 @@ func (l *loader) readSecondary(dir string, pos int, buf *[]byte) (*Instance, *Pr
 	return in, nil
 }
 
-// readAll runs readSecondary for every listed directory; the results are
-// in list order. Directories are read concurrently, on up to one
-// goroutine per CPU but at most one per readBatch of them: starting a
-// thread costs more than reading a few main.cf files.
+// readAll runs readSecondary for every listed directory, in list order.
 func (l *loader) readAll(dirs []string) ([]*Instance, []*Problem) {
 	ins, probs := make([]*Instance, len(dirs)), make([]*Problem, len(dirs))
-	var next atomic.Int64
-	read := func() {
-		var buf []byte
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(dirs) {
-				return
-			}
-			ins[i], probs[i] = l.readSecondary(dirs[i], i+1, &buf)
-		}
+	for i, dir := range dirs {
+		ins[i], probs[i] = l.readSecondary(dir, i+1)
 	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(dirs)+readBatch-1)/readBatch) - 1 {
-		wg.Go(read)
-	}
-	read()
-	wg.Wait()
 	return ins, probs
 }
-
-// readBatch is how many directories make another goroutine worth it.
-const readBatch = 64
 
 func (l *loader) where(p Problem) string {
 	if p.Line > 0 {

@@ -300,7 +300,7 @@ func (r *resolver) fileKey(dir string) (claimKey, bool) {
 		return claimKey{}, false
 	case dirFS:
 		// What os.DirFS's Stat does, without its allocations.
-		if err := syscall.Stat(f.path(fsName(dir)), &st); err != nil {
+		if err := f.stat(fsName(dir), &st); err != nil {
 			return claimKey{}, false
 		}
 	default:

@@ -40,7 +40,7 @@ func (r *runner) loadPrimary(mainCF []byte) (*primaryConfig, error) {
 	if v, ok := r.getenv("MAIL_CONFIG"); ok && v != "" {
 		dir = v
 	}
-	set, err := instance.LoadWith(os.DirFS(r.path("/")), dir, instance.Options{
+	set, err := instance.LoadWith(instance.DirFS(r.path("/")), dir, instance.Options{
 		MainCF: mainCF, CheckSharedDirs: true, WorkDir: r.workDir(),
 	})
 	if err != nil {
@@ -160,7 +160,7 @@ func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 	for i, ip := range r.list {
 		list[i] = *ip
 	}
-	instance.Resolve(list, os.DirFS(r.path("/")))
+	instance.Resolve(list, instance.DirFS(r.path("/")))
 	for i, ip := range r.list {
 		if list[i].Skip == nil || ip != target && !r.runnable[ip] {
 			continue
