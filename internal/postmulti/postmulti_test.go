@@ -175,6 +175,21 @@ func TestPostfixModeHandsSelectionToLifecycle(t *testing.T) {
 			t.Errorf("%q: -p asked for a daemon-reload", tc.args)
 		}
 	}
+	// -v reaches the life cycle (its per-job report), and only with -v.
+	for _, tc := range []struct {
+		args    []string
+		verbose bool
+	}{
+		{a("-v", "-p", "start"), true}, {a("-vv", "-p", "start"), true}, {a("-p", "start"), false},
+	} {
+		f := &fakeLifecycle{}
+		if _, stderr, code := runTest(t, root, f, tc.args...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.args, code, stderr)
+		}
+		if f.opts.Verbose != tc.verbose {
+			t.Errorf("%q: lifecycle.Options.Verbose = %v, want %v", tc.args, f.opts.Verbose, tc.verbose)
+		}
+	}
 	f := &fakeLifecycle{status: 1}
 	if _, _, code := runTest(t, root, f, "-p", "status"); code != 1 {
 		t.Errorf("-p with a failing lifecycle: exit %d, want 1", code)
