@@ -50,9 +50,10 @@ func (c *Config) hostDefault(s *state, name string) string {
 			v = "localdomain"
 		}
 	case "mynetworks":
-		if s.loading {
+		if s.loading && !s.checkIfaces {
 			// postconf computes it here; we only check what can be
-			// checked without the interfaces, and compute on demand.
+			// checked without the interfaces, and compute on demand
+			// (see Config.CheckInterfaces).
 			c.netPrelude(s)
 			return ""
 		}

@@ -329,6 +329,52 @@ func TestMynetworksLazy(t *testing.T) {
 	}
 }
 
+// TestCheckInterfaces: with CheckInterfaces, mynetworks's default is
+// computed at start-up as postconf computes it, so that an inet_interfaces
+// address that no interface has fails whatever is asked, in postconf's
+// words (checked against postconf 3.7.11: "postconf -c DIR -xh
+// queue_directory" exits 1 with "fatal: parameter inet_interfaces: no
+// local interface found for 192.0.2.77"; fine with 127.0.0.1,
+// loopback-only, all, or an explicit mynetworks).
+func TestCheckInterfaces(t *testing.T) {
+	oldI, oldH := interfaces, hostsFile
+	defer func() { interfaces, hostsFile = oldI, oldH }()
+	lo := netip.MustParseAddr("127.0.0.1")
+	interfaces = func() ([]ifaceAddr, error) { return []ifaceAddr{{lo, 8}}, nil }
+	hostsFile = filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hostsFile, []byte("127.0.0.1 localhost box\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ mainCf, fatal string }{
+		{"inet_interfaces = 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
+		{"inet_interfaces = 127.0.0.1, 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
+		{"inet_interfaces = 192.0.2.99\ninet_protocols = ipv6\n", "config variable inet_interfaces: host not found: 192.0.2.99"},
+		{"inet_interfaces = nosuch.invalid\n", "config variable inet_interfaces: host not found: nosuch.invalid"},
+		{"inet_interfaces = 192.0.2.99\nmynetworks = 127.0.0.0/8\n", ""},
+		{"inet_interfaces = 127.0.0.1\n", ""},
+		{"inet_interfaces = loopback-only\n", ""},
+		{"inet_interfaces = all\n", ""},
+		{"inet_interfaces = box\n", ""},
+		{"proxy_interfaces = 192.0.2.99\n", ""},
+	} {
+		c := configFor(t, "/d", tc.mainCf)
+		c.CheckInterfaces = true
+		_, err := c.Expand("queue_directory")
+		var ee *ExpandError
+		switch {
+		case tc.fatal == "" && err != nil:
+			t.Errorf("%q: %v", tc.mainCf, err)
+		case tc.fatal != "" && (!errors.As(err, &ee) || ee.Fatal != tc.fatal):
+			t.Errorf("%q: error %v, want fatal %q", tc.mainCf, err, tc.fatal)
+		}
+		// Without CheckInterfaces, only mynetworks itself fails.
+		c.CheckInterfaces = false
+		if _, err := c.Expand("queue_directory"); err != nil {
+			t.Errorf("%q without CheckInterfaces: %v", tc.mainCf, err)
+		}
+	}
+}
+
 func TestBuildOverrides(t *testing.T) {
 	tb := builtin().With("x_probe", "")
 	applyOverrides(tb, "daemon_directory=/usr/libexec/postfix; shlib_directory = /usr/lib64/postfix;;bogus")

@@ -41,7 +41,7 @@ func (r *runner) loadPrimary(mainCF []byte) (*primaryConfig, error) {
 		dir = v
 	}
 	set, err := instance.LoadWith(os.DirFS(r.path("/")), dir, instance.Options{
-		MainCF: mainCF, CheckSharedDirs: true, WorkDir: r.workDir(),
+		MainCF: mainCF, CheckSharedDirs: true, WorkDir: r.workDir(), CheckInterfaces: true,
 	})
 	if err != nil {
 		var p instance.Problem

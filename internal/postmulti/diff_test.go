@@ -89,6 +89,25 @@ echo "this is not a parameter" >> /etc/postfix/main.cf`,
 echo "this is not a parameter" >> /etc/postfix-in/main.cf`,
 	"slashq": `@init
 postconf -e queue_directory=/var/spool/postfix/`,
+	// inet_interfaces naming an address of no local interface: postconf
+	// (and postmulti for the default main.cf) fail unless mynetworks is set.
+	"inet": `@three
+postconf -c /etc/postfix-in -X mynetworks
+postconf -c /etc/postfix-in -e inet_interfaces=192.0.2.77`,
+	"inet6": `@three
+postconf -c /etc/postfix-in -X mynetworks
+postconf -c /etc/postfix-in -e inet_interfaces=192.0.2.77 inet_protocols=ipv6`,
+	"inetok": `@three
+postconf -c /etc/postfix-in -X mynetworks
+postconf -c /etc/postfix-in -e inet_interfaces=loopback-only
+postconf -c /etc/postfix-out -e inet_interfaces=192.0.2.77`,
+	"inetdef": `@three
+postconf -e inet_interfaces=192.0.2.77`,
+	// $name loops in the default main.cf.
+	"loop": `@three
+postconf -e 'multi_instance_directories = $foo' 'foo = $multi_instance_directories'`,
+	"qloop": `@three
+postconf -e 'queue_directory = $queue_directory'`,
 }
 
 // configParent splits "@parent" off a configuration script: the
@@ -180,7 +199,7 @@ var (
 	iterConfigs    = []string{"single", "init", "three", "nameless", "upcase", "deported", "long", "commas", "mailcfg"}
 	postfixConfigs = []string{"single", "init", "three"}
 	editConfigs    = []string{"init", "three", "nameless", "deported", "mailq"}
-	fewConfigs     = []string{"single", "broken", "conflict", "badbool", "noinit", "commas", "mailcfg", "upcase", "long", "slashq", "syntax", "syntax2"}
+	fewConfigs     = []string{"single", "broken", "conflict", "badbool", "noinit", "commas", "mailcfg", "upcase", "long", "slashq", "syntax", "syntax2", "inet", "inet6", "inetok", "inetdef", "loop", "qloop"}
 	// warnConfigs have duplicate entries in the default main.cf: upstream's
 	// helper script repeats postconf's warnings about them a varying
 	// number of times, which we do not imitate; -l and -x are exact.
