@@ -72,6 +72,9 @@ func TestOracleUnitCases(t *testing.T) {
 	requirePostconf(t)
 	for _, tc := range valueCases {
 		dir := writeMainCf(t, []byte(tc.mainCf))
+		if dir == "" {
+			t.FailNow()
+		}
 		raw := strings.ReplaceAll(tc.raw, "DIR", dir)
 		x := strings.ReplaceAll(tc.x, "DIR", dir)
 		if o := runPostconf(t, dir, "-h", tc.param); o.Stdout != raw+"\n" {
@@ -83,6 +86,9 @@ func TestOracleUnitCases(t *testing.T) {
 	}
 	for _, tc := range editUnitCases {
 		dir := writeMainCf(t, []byte(tc.in))
+		if dir == "" {
+			t.FailNow()
+		}
 		for _, e := range tc.edits {
 			runPostconf(t, dir, e.args()...)
 		}
@@ -433,5 +439,67 @@ func TestExpansionBudget(t *testing.T) {
 	}
 	if v, err := c.Expand("queue_directory"); err != nil || v != "/var/spool/postfix" {
 		t.Errorf("queue_directory = %q, %v", v, err)
+	}
+}
+
+// setAllCases are one postconf -e run with several assignments; the
+// expected bytes are postconf 3.7.11's (TestOracleSetAll checks them). A
+// NUL byte cuts its line short, newline included, and the next physical
+// line is still matched on its own (postmulti -e init on such a file
+// replaces multi_instance_enable in place).
+var setAllCases = []struct {
+	name, in string
+	as       []Assignment
+	out      string
+}{
+	{"two replaced", "a = 1\nb = 2\n", []Assignment{{"a", "x"}, {"b", "y"}}, "a = x\nb = y\n"},
+	{"one replaced, one appended", "b = 2\n", []Assignment{{"a", "x"}, {"b", "y"}}, "b = y\na = x\n"},
+	{"NUL in a comment line", "# comment\x00\nmulti_instance_enable = no\n",
+		[]Assignment{{"multi_instance_wrapper", "${command_directory}/postmulti -p --"}, {"multi_instance_enable", "yes"}},
+		"# commentmulti_instance_enable = yes\nmulti_instance_wrapper = ${command_directory}/postmulti -p --\n"},
+	{"NUL in the line replaced", "multi_instance_enable = no\x00junk\n",
+		[]Assignment{{"multi_instance_wrapper", "${command_directory}/postmulti -p --"}, {"multi_instance_enable", "yes"}},
+		"multi_instance_enable = yes\nmulti_instance_wrapper = ${command_directory}/postmulti -p --\n"},
+	{"NUL in another parameter", "biff = no\x00\nmulti_instance_enable = no\n",
+		[]Assignment{{"multi_instance_wrapper", "w"}, {"multi_instance_enable", "yes"}},
+		"biff = nomulti_instance_enable = yes\nmulti_instance_wrapper = w\n"},
+}
+
+func TestSetAll(t *testing.T) {
+	for _, tc := range setAllCases {
+		f, err := Parse("main.cf", []byte(tc.in))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := f.SetAll(tc.as...); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := string(f.Bytes()); got != tc.out {
+			t.Errorf("%s: SetAll wrote %q, want %q", tc.name, got, tc.out)
+		}
+	}
+}
+
+func TestOracleSetAll(t *testing.T) {
+	requirePostconf(t)
+	for _, tc := range setAllCases {
+		dir := writeMainCf(t, []byte(tc.in))
+		if dir == "" {
+			t.FailNow()
+		}
+		args := []string{"-e"}
+		for _, a := range tc.as {
+			args = append(args, a.Name+" = "+a.Value)
+		}
+		if o := runPostconf(t, dir, args...); o.Code != 0 {
+			t.Errorf("%s: postconf %q: %s", tc.name, args, o)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "main.cf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.out {
+			t.Errorf("%s: postconf wrote %q, the test expects %q", tc.name, got, tc.out)
+		}
 	}
 }
