@@ -323,3 +323,20 @@ func TestMacroLoopInDefaultMainCF(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateEnvironment: with a name twice in the environment, the
+// first entry is the value, as glibc's getenv(3) finds it for upstream:
+// MAIL_CONFIG=/etc/postfix first is the default directory (upstream
+// accepts it), and a -x command sees the first value of a variable.
+func TestDuplicateEnvironment(t *testing.T) {
+	root := testRoot(t)
+	var o, e bytes.Buffer
+	code := Run(context.Background(), &Env{
+		Args:   []string{"postmulti", "-i", "-", "-x", "sh", "-c", `echo "$MAIL_CONFIG $FOO"`},
+		Stdout: &o, Stderr: &e, Root: root, Lifecycle: &fakeLifecycle{},
+		Environ: []string{"PATH=/usr/bin:/bin", "MAIL_CONFIG=/etc/postfix", "FOO=first", "MAIL_CONFIG=/etc/postfix-out", "FOO=second"},
+	})
+	if code != 0 || e.String() != "" || o.String() != "/etc/postfix first\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 0, %q", code, o.String(), e.String(), "/etc/postfix first\n")
+	}
+}
