@@ -1,12 +1,14 @@
 package maincf
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Host-dependent defaults, computed like postconf_builtin.c does it:
@@ -251,7 +253,12 @@ func (c *Config) mynetworks(s *state) string {
 				local(ip, host)
 				continue
 			}
-			ips := lookupHosts(host)
+			var ips []netip.Addr
+			if s.checkIfaces {
+				ips = resolveHost(host)
+			} else {
+				ips = lookupHosts(host)
+			}
 			if len(ips) == 0 {
 				panic(fatal{"config variable inet_interfaces: host not found: " + w})
 			}
@@ -304,9 +311,26 @@ func (c *Config) mynetworks(s *state) string {
 	return strings.Join(out, " ")
 }
 
-// hostsFile is where host names in inet_interfaces are looked up. DNS is
-// never asked: a generator runs before the network is up.
+// hostsFile is where host names in inet_interfaces are looked up by
+// default. DNS is not asked: a generator runs before the network is up.
 var hostsFile = "/etc/hosts"
+
+// resolveHost looks a host name in inet_interfaces up as postconf does
+// (getaddrinfo: /etc/hosts, then DNS) for a Config with CheckInterfaces:
+// postmulti runs when the network is up, and a name only DNS knows must
+// not make it fail where upstream does not. A variable for tests.
+var resolveHost = func(name string) []netip.Addr {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", name)
+	if err != nil {
+		return nil
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	return ips
+}
 
 // lookupHosts returns the addresses of name in hostsFile, in file order.
 func lookupHosts(name string) []netip.Addr {

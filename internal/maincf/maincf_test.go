@@ -351,7 +351,22 @@ func TestCheckInterfaces(t *testing.T) {
 	if err := os.WriteFile(hostsFile, []byte("127.0.0.1 localhost box\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Host names are resolved as postconf resolves them (DNS too): a
+	// name /etc/hosts does not know is not refused for that.
+	oldR := resolveHost
+	defer func() { resolveHost = oldR }()
+	resolveHost = func(name string) []netip.Addr {
+		switch name {
+		case "box", "mx.example":
+			return []netip.Addr{lo}
+		case "far.example":
+			return []netip.Addr{netip.MustParseAddr("192.0.2.98")}
+		}
+		return nil
+	}
 	for _, tc := range []struct{ mainCf, fatal string }{
+		{"inet_interfaces = mx.example\n", ""},
+		{"inet_interfaces = far.example\n", "parameter inet_interfaces: no local interface found for 192.0.2.98"},
 		{"inet_interfaces = 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
 		{"inet_interfaces = 127.0.0.1, 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
 		{"inet_interfaces = 192.0.2.99\ninet_protocols = ipv6\n", "config variable inet_interfaces: host not found: 192.0.2.99"},
