@@ -469,6 +469,7 @@ var setAllCases = []struct {
 }{
 	{"two replaced", "a = 1\nb = 2\n", []Assignment{{"a", "x"}, {"b", "y"}}, "a = x\nb = y\n"},
 	{"one replaced, one appended", "b = 2\n", []Assignment{{"a", "x"}, {"b", "y"}}, "b = y\na = x\n"},
+	{"a name twice: the last value", "b = 0\na = 0\n", []Assignment{{"a", "1"}, {"c", "x"}, {"a", "2"}}, "b = 0\na = 2\nc = x\n"},
 	{"NUL in a comment line", "# comment\x00\nmulti_instance_enable = no\n",
 		[]Assignment{{"multi_instance_wrapper", "${command_directory}/postmulti -p --"}, {"multi_instance_enable", "yes"}},
 		"# commentmulti_instance_enable = yes\nmulti_instance_wrapper = ${command_directory}/postmulti -p --\n"},
