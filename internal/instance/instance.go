@@ -613,10 +613,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 				}
 			}
 			p.Warnings = append(slices.Clip(in.Warnings), more...)
-			p.Postmulti = ee.Fatal
-			if ee.Fatal == "macro processing error" {
-				p.Postmulti = "dictionary mail_dict: " + ee.Fatal
-			}
+			p.Postmulti = ee.MailDictFatal()
 			msg := ee.Fatal
 			if len(more) > 0 {
 				msg += ": " + strings.Join(more, "; ")

@@ -73,6 +73,17 @@ func (e *ExpandError) Error() string {
 	return b.String()
 }
 
+// MailDictFatal is Fatal as a program that reads main.cf through
+// mail_conf_eval (dict_eval) words it, postmulti for one: "dictionary
+// mail_dict: macro processing error" where postconf says "macro
+// processing error".
+func (e *ExpandError) MailDictFatal() string {
+	if e.Fatal == "macro processing error" {
+		return "dictionary mail_dict: " + e.Fatal
+	}
+	return e.Fatal
+}
+
 // BoolError is a value that is neither yes nor no.
 type BoolError struct {
 	Path, Name, Value string
