@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,8 +190,9 @@ func (c *Config) netPrelude(s *state) netSettings {
 	ifaces := c.confOrDefault(s, "inet_interfaces")
 	style := c.confOrDefault(s, "mynetworks_style")
 	protos := c.confOrDefault(s, "inet_protocols")
+	// inet_proto_init and name_mask: exact, case-sensitive words.
 	for _, p := range SplitList(protos) {
-		switch strings.ToLower(p) {
+		switch p {
 		case "all":
 			n.want4, n.want6 = true, true
 		case "ipv4":
@@ -198,12 +200,25 @@ func (c *Config) netPrelude(s *state) netSettings {
 		case "ipv6":
 			n.want6 = true
 		default:
-			panic(fatal{"bad inet_protocols value: " + protos})
+			panic(fatal{`unknown inet_protocols value "` + p + `" in "` + protos + `"`})
 		}
 	}
-	n.style = strings.ToLower(strings.TrimSpace(style))
-	if (n.want4 || n.want6) && n.style != "host" && n.style != "subnet" && n.style != "class" {
-		panic(fatal{"bad mynetworks_style value: " + style + "; specify exactly one value"})
+	if n.want4 || n.want6 {
+		var styles []string
+		for _, w := range SplitList(style) {
+			switch w {
+			case "host", "subnet", "class":
+				if !slices.Contains(styles, w) {
+					styles = append(styles, w)
+				}
+			default:
+				panic(fatal{`unknown mynetworks mask style value "` + w + `" in "` + style + `"`})
+			}
+		}
+		if len(styles) != 1 {
+			panic(fatal{"bad mynetworks_style value: " + style + "; specify exactly one value"})
+		}
+		n.style = styles[0]
 	}
 	n.ifaces = SplitList(ifaces)
 	s.net = &n

@@ -519,3 +519,40 @@ func TestOracleSetAll(t *testing.T) {
 		}
 	}
 }
+
+// TestNetSettingsErrors: inet_protocols and mynetworks_style are checked
+// at start-up, as postconf 3.7.11 checks them when it computes
+// mynetworks's default (not when main.cf sets mynetworks, nor for
+// mynetworks_style when inet_protocols is empty); the messages are
+// postconf's. Interfaces play no part, so the lenient reading fails too.
+func TestNetSettingsErrors(t *testing.T) {
+	for _, tc := range []struct{ mainCf, fatal string }{
+		{"inet_protocols = bogus\n", `unknown inet_protocols value "bogus" in "bogus"`},
+		{"inet_protocols = ipv4, bogus\n", `unknown inet_protocols value "bogus" in "ipv4, bogus"`},
+		{"inet_protocols = IPv4\n", `unknown inet_protocols value "IPv4" in "IPv4"`},
+		{"inet_protocols =\n", ""},
+		{"inet_protocols = all ipv4\n", ""},
+		{"mynetworks_style = bogus\n", `unknown mynetworks mask style value "bogus" in "bogus"`},
+		{"mynetworks_style = HOST\n", `unknown mynetworks mask style value "HOST" in "HOST"`},
+		{"mynetworks_style = host subnet\n", "bad mynetworks_style value: host subnet; specify exactly one value"},
+		{"mynetworks_style =\n", "bad mynetworks_style value: ; specify exactly one value"},
+		{"mynetworks_style = host,\n", ""},
+		{"inet_protocols =\nmynetworks_style = bogus\n", ""},
+		{"inet_protocols = ipv4 bogus\nmynetworks_style = bogus\n", `unknown inet_protocols value "bogus" in "ipv4 bogus"`},
+		{"mynetworks_style = bogus\nmynetworks = 127.0.0.0/8\n", ""},
+		{"inet_protocols = bogus\nmynetworks = 127.0.0.0/8\n", ""},
+	} {
+		for _, check := range []bool{false, true} {
+			c := configFor(t, "/d", tc.mainCf)
+			c.CheckInterfaces = check
+			_, err := c.Expand("queue_directory")
+			var ee *ExpandError
+			switch {
+			case tc.fatal == "" && err != nil:
+				t.Errorf("%q (CheckInterfaces %v): %v", tc.mainCf, check, err)
+			case tc.fatal != "" && (!errors.As(err, &ee) || ee.Fatal != tc.fatal):
+				t.Errorf("%q (CheckInterfaces %v): error %v, want fatal %q", tc.mainCf, check, err, tc.fatal)
+			}
+		}
+	}
+}
