@@ -626,6 +626,13 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	if p, err := expandAll(cfg, in); err != nil {
 		return expandErr(p, err)
 	}
+	// postmulti's own mail_params_init checks the host's addresses
+	// whether or not main.cf sets mynetworks (Options.CheckInterfaces).
+	if l.checkIfaces {
+		if err := cfg.CheckLocalInterfaces(); err != nil {
+			return expandErr("inet_interfaces", err)
+		}
+	}
 	value, err := cfg.ExpandValue(paramEnable)
 	if err != nil {
 		return expandErr(paramEnable, err)

@@ -556,3 +556,32 @@ func TestNetSettingsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckLocalInterfaces: what mail_params_init checks in every Postfix
+// program but postconf (postmulti 3.7.11 on its default main.cf):
+// inet_protocols and the inet_interfaces addresses, mynetworks set or
+// not; mynetworks_style only when mynetworks is computed.
+func TestCheckLocalInterfaces(t *testing.T) {
+	oldI, oldR := interfaces, resolveHost
+	defer func() { interfaces, resolveHost = oldI, oldR }()
+	lo := netip.MustParseAddr("127.0.0.1")
+	interfaces = func() ([]ifaceAddr, error) { return []ifaceAddr{{lo, 8}}, nil }
+	resolveHost = func(string) []netip.Addr { return nil }
+	for _, tc := range []struct{ mainCf, name, fatal string }{
+		{"inet_interfaces = 192.0.2.77\nmynetworks = 127.0.0.0/8\n", "inet_interfaces", "parameter inet_interfaces: no local interface found for 192.0.2.77"},
+		{"inet_interfaces = 192.0.2.77\ninet_protocols = ipv6\nmynetworks = 127.0.0.0/8\n", "inet_interfaces", "config variable inet_interfaces: host not found: 192.0.2.77"},
+		{"inet_protocols = bogus\nmynetworks = 127.0.0.0/8\n", "inet_protocols", `unknown inet_protocols value "bogus" in "bogus"`},
+		{"mynetworks_style = bogus\nmynetworks = 127.0.0.0/8\n", "", ""},
+		{"inet_interfaces = 192.0.2.77\ninet_protocols =\n", "", ""},
+		{"inet_interfaces = 127.0.0.1\n", "", ""},
+	} {
+		err := configFor(t, "/d", tc.mainCf).CheckLocalInterfaces()
+		var ee *ExpandError
+		switch {
+		case tc.fatal == "" && err != nil:
+			t.Errorf("%q: %v", tc.mainCf, err)
+		case tc.fatal != "" && (!errors.As(err, &ee) || ee.Fatal != tc.fatal || ee.Name != tc.name):
+			t.Errorf("%q: error %#v, want fatal %q about %s", tc.mainCf, err, tc.fatal, tc.name)
+		}
+	}
+}

@@ -260,6 +260,16 @@ func TestInetInterfaces(t *testing.T) {
 		{"etc/postfix-in/main.cf", "inet_interfaces = 127.0.0.1\n", ""},
 		{"etc/postfix-in/main.cf", "inet_interfaces = loopback-only\n", ""},
 		{"etc/postfix/main.cf", "inet_interfaces = all\n", ""},
+		// postmulti itself checks inet_protocols and inet_interfaces of
+		// the default main.cf whether or not mynetworks is set.
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\nmynetworks = 127.0.0.0/8\n",
+			"postmulti: fatal: parameter inet_interfaces: no local interface found for 192.0.2.77\n"},
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\ninet_protocols = ipv6\nmynetworks = 127.0.0.0/8\n",
+			"postmulti: fatal: config variable inet_interfaces: host not found: 192.0.2.77\n"},
+		{"etc/postfix/main.cf", "inet_protocols = bogus\nmynetworks = 127.0.0.0/8\n",
+			"postmulti: fatal: unknown inet_protocols value \"bogus\" in \"bogus\"\n"},
+		{"etc/postfix/main.cf", "mynetworks_style = bogus\nmynetworks = 127.0.0.0/8\n", ""},
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\ninet_protocols =\n", ""},
 	} {
 		root := testRoot(t)
 		p := filepath.Join(root, tc.file)
