@@ -334,10 +334,10 @@ func (c *Config) localAddrs(n netSettings, dns bool) []ifaceAddr {
 		panic(fatal{"parameter inet_interfaces: no local interface found for " + text})
 	}
 	for _, w := range n.ifaces {
-		switch lw := strings.ToLower(w); {
-		case lw == "all":
+		switch w { // exact words, as Postfix compares them
+		case "all":
 			addrs = append(addrs, all...)
-		case lw == "loopback-only":
+		case "loopback-only":
 			for _, a := range all {
 				if a.addr.IsLoopback() {
 					addrs = append(addrs, a)

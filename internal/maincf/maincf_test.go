@@ -366,6 +366,8 @@ func TestCheckInterfaces(t *testing.T) {
 	}
 	for _, tc := range []struct{ mainCf, fatal string }{
 		{"inet_interfaces = mx.example\n", ""},
+		{"inet_interfaces = ALL\n", "config variable inet_interfaces: host not found: ALL"},
+		{"inet_interfaces = Loopback-Only\n", "config variable inet_interfaces: host not found: Loopback-Only"},
 		{"inet_interfaces = far.example\n", "parameter inet_interfaces: no local interface found for 192.0.2.98"},
 		{"inet_interfaces = 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
 		{"inet_interfaces = 127.0.0.1, 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},

@@ -103,6 +103,9 @@ postconf -c /etc/postfix-in -e inet_interfaces=loopback-only
 postconf -c /etc/postfix-out -e inet_interfaces=192.0.2.77`,
 	"inetdef": `@three
 postconf -e inet_interfaces=192.0.2.77`,
+	"inetcase": `@three
+postconf -c /etc/postfix-in -X mynetworks
+postconf -c /etc/postfix-in -e 'inet_interfaces = ALL'`,
 	"inetdefmy": `@three
 postconf -e inet_interfaces=192.0.2.77 mynetworks=127.0.0.0/8`,
 	"inetproto": `@three
@@ -211,7 +214,7 @@ var (
 	iterConfigs    = []string{"single", "init", "three", "nameless", "upcase", "deported", "long", "commas", "mailcfg"}
 	postfixConfigs = []string{"single", "init", "three"}
 	editConfigs    = []string{"init", "three", "nameless", "deported", "mailq"}
-	fewConfigs     = []string{"single", "broken", "conflict", "badbool", "noinit", "commas", "mailcfg", "upcase", "long", "slashq", "syntax", "syntax2", "inet", "inet6", "inetok", "inetdef", "inetdefmy", "inetproto", "netstyle", "loop", "qloop"}
+	fewConfigs     = []string{"single", "broken", "conflict", "badbool", "noinit", "commas", "mailcfg", "upcase", "long", "slashq", "syntax", "syntax2", "inet", "inet6", "inetok", "inetdef", "inetcase", "inetdefmy", "inetproto", "netstyle", "loop", "qloop"}
 	// warnConfigs have duplicate entries in the default main.cf: upstream's
 	// helper script repeats postconf's warnings about them a varying
 	// number of times, which we do not imitate; -l and -x are exact.
