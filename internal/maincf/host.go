@@ -22,8 +22,10 @@ import (
 //	mynetworks  the addresses of the up interfaces (IPv4 first, then IPv6)
 //	            masked by mynetworks_style (host, subnet or class), for
 //	            inet_interfaces "all", "loopback-only", addresses, or host
-//	            names (looked up in /etc/hosts only), and inet_protocols
-//	            "all", "ipv4", "ipv6"; computed on demand only
+//	            names (looked up in /etc/hosts only, or with DNS too under
+//	            CheckInterfaces), and inet_protocols "all", "ipv4",
+//	            "ipv6"; computed on demand only, or at start-up as
+//	            postconf does under Config.CheckInterfaces
 //	process_id  the PID of the running program
 //
 // hostname and interfaces are variables so that tests can pin them.
