@@ -2,10 +2,12 @@ package generator
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,12 +243,30 @@ func TestPlanCleansPaths(t *testing.T) {
 	}
 }
 
+// TestPlanDeterministic: plans of the same input are identical, and in
+// path order. The input has many groups (Plan gathers them in a map,
+// whose iteration order Go randomizes for every range statement), with
+// members enabled and disabled, so that any output that followed map
+// order would differ between runs: without the final sort in Plan, this
+// test fails.
 func TestPlanDeterministic(t *testing.T) {
-	a := Plan(walkthrough(), Options{})
+	set := func() *instance.Set {
+		ins := []instance.Instance{defaultInst()}
+		for i := range 60 {
+			ins = append(ins, inst(fmt.Sprintf("postfix-%02d", i), fmt.Sprintf("g%02d", i%25), i%3 != 0, fmt.Sprintf("/etc/postfix-%02d", i)))
+		}
+		return newSet(ins)
+	}
+	a := Plan(set(), Options{})
+	if n := len(a.Entries); n < 150 {
+		t.Fatalf("the plan has %d entries; the test wants many groups and instances", n)
+	}
+	if !slices.IsSortedFunc(a.Entries, func(x, y Entry) int { return strings.Compare(x.Path, y.Path) }) {
+		t.Errorf("entries not in path order: %q", paths(a))
+	}
 	for range 20 {
-		b := Plan(walkthrough(), Options{})
-		if !reflect.DeepEqual(a, b) {
-			t.Fatal("two plans of the same input differ")
+		if b := Plan(set(), Options{}); !reflect.DeepEqual(a, b) {
+			t.Fatalf("two plans of the same input differ:\n%q\n%q", paths(a), paths(b))
 		}
 	}
 }

@@ -336,6 +336,11 @@ type Options struct {
 	// listed (PostmultiView) with a RelativePath problem; without WorkDir
 	// it is not read at all.
 	WorkDir string
+	// CheckInterfaces reads every main.cf as postconf and postmulti
+	// read it, failing on an inet_interfaces address that no local
+	// interface has (maincf.Config.CheckInterfaces). The postmulti shim
+	// sets it; the generator must not (interfaces are not up at boot).
+	CheckInterfaces bool
 }
 
 // LoadWith is Load for a caller that reproduces postmulti: the Set comes
@@ -350,7 +355,7 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	if opts.Defaults == nil {
 		opts.Defaults = maincf.BuiltinDefaults()
 	}
-	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir}
+	l := &loader{fsys: fsys, defaults: opts.Defaults, workDir: opts.WorkDir, checkIfaces: opts.CheckInterfaces}
 	def, dirs, err := l.readDefault(defaultConfigDir, opts.MainCF)
 	if err != nil {
 		return nil, err
@@ -427,6 +432,7 @@ type loader struct {
 	exact       map[string]owner
 	defaultCF   string
 	defaultFile *maincf.File
+	checkIfaces bool // Options.CheckInterfaces
 }
 
 // postfixName names dir/file as Postfix's messages name it.
@@ -487,7 +493,9 @@ func (l *loader) readConfig(dir, where string, data []byte) (*maincf.Config, err
 	if err != nil {
 		return nil, err
 	}
-	return maincf.NewConfig(dir, f, l.defaults), nil
+	cfg := maincf.NewConfig(dir, f, l.defaults)
+	cfg.CheckInterfaces = l.checkIfaces
+	return cfg, nil
 }
 
 // expandAll expands the parameters postmulti asks postconf for, plus the
@@ -566,11 +574,42 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	in := &Instance{Default: true, ConfigDir: dir, MainCF: mainCF, Config: cfg, Warnings: cfg.File.Warnings()}
 	l.defaultCF, l.defaultFile = mainCF, cfg.File
 	expandErr := func(param string, err error) (*Instance, []string, error) {
-		p := Problem{Line: lineOf(cfg.File, param), Warnings: in.Warnings, Postmulti: fmt.Sprintf("%s: %v", cfg.File.Path, err)}
+		p := Problem{Warnings: in.Warnings, Postmulti: fmt.Sprintf("%s: %v", cfg.File.Path, err)}
+		var ee *maincf.ExpandError
+		if errors.As(err, &ee) {
+			// A start-up failure names the parameter at fault, whichever
+			// was asked for.
+			if ee.Name != "" {
+				param = ee.Name
+			}
+			// postmulti's own reading (mail_conf_eval): each of
+			// mac_expand's warnings once, then dict_eval's fatal error.
+			var more []string
+			for _, w := range ee.Warnings {
+				if !slices.Contains(in.Warnings, w) && !slices.Contains(more, w) {
+					more = append(more, w)
+				}
+			}
+			p.Warnings = append(slices.Clip(in.Warnings), more...)
+			p.Postmulti = ee.MailDictFatal()
+			msg := ee.Fatal
+			if len(more) > 0 {
+				msg += ": " + strings.Join(more, "; ")
+			}
+			err = errors.New(msg)
+		}
+		p.Line = lineOf(cfg.File, param)
 		return fail(p, fmt.Errorf("%s: %s: %w", mainCF, param, err))
 	}
 	if p, err := expandAll(cfg, in); err != nil {
 		return expandErr(p, err)
+	}
+	// postmulti's own mail_params_init checks the host's addresses
+	// whether or not main.cf sets mynetworks (Options.CheckInterfaces).
+	if l.checkIfaces {
+		if err := cfg.CheckLocalInterfaces(); err != nil {
+			return expandErr("inet_interfaces", err)
+		}
 	}
 	value, err := cfg.ExpandValue(paramEnable)
 	if err != nil {

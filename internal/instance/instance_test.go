@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -827,5 +828,25 @@ func TestWorkDir(t *testing.T) {
 	}
 	if n := len(set.Runnable()); n != 2 {
 		t.Errorf("%d good instances, want 2", n)
+	}
+}
+
+// TestDefaultExpandError: a $name loop in the default main.cf is blamed
+// on the parameter that holds it (not on the first one asked for), the
+// file named once; postmulti's words are dict_eval's, with mac_expand's
+// warning apart (postmulti 3.7.11).
+func TestDefaultExpandError(t *testing.T) {
+	fsys := fstest.MapFS{"etc/postfix/main.cf": {Data: []byte(
+		"multi_instance_directories = $foo\nfoo = $multi_instance_directories\n")}}
+	_, err := Load(fsys, defaultDir)
+	want := `default instance: /etc/postfix/main.cf: multi_instance_directories: macro processing error: unreasonable macro call nesting: "multi_instance_directories"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Load error:\n%v\nwant\n%s", err, want)
+	}
+	_, err = LoadWith(fsys, defaultDir, Options{})
+	var p Problem
+	if !errors.As(err, &p) || p.Line != 1 || p.Postmulti != "dictionary mail_dict: macro processing error" ||
+		!slices.Equal(p.Warnings, []string{`unreasonable macro call nesting: "multi_instance_directories"`}) {
+		t.Errorf("LoadWith problem %+v", p)
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
@@ -27,7 +29,7 @@ func (ExecRunner) Run(ctx context.Context, c Command) (int, error) {
 	cmd := &exec.Cmd{
 		Path:   c.Path,
 		Args:   append([]string{c.Path}, c.Args...),
-		Env:    c.Env,
+		Env:    environ.Unique(c.Env), // os/exec would pass the last of duplicates
 		Stdin:  c.Stdin,
 		Stdout: c.Stdout,
 		Stderr: c.Stderr,
@@ -46,39 +48,18 @@ func (ExecRunner) Run(ctx context.Context, c Command) (int, error) {
 	return 0, err
 }
 
-// setenv sets name=value in env as setenv(3) with overwrite does in glibc:
-// the first setting is replaced where it stands, later duplicates are
-// dropped, and a new variable goes at the end.
-func setenv(env []string, name, value string) []string {
-	out := env[:0]
-	set := false
-	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k == name {
-			if set {
-				continue
-			}
-			kv, set = name+"="+value, true
-		}
-		out = append(out, kv)
-	}
-	if !set {
-		out = append(out, name+"="+value)
-	}
-	return out
-}
-
 // baseEnv is the environment every postfix command starts from.
 func baseEnv(o Options) []string {
 	env := o.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append([]string(nil), env...)
+	env = slices.Clone(env)
 	if o.LogTag != "" {
-		env = setenv(env, "MAIL_LOGTAG", o.LogTag)
+		env = environ.Set(env, "MAIL_LOGTAG", o.LogTag)
 	}
 	if o.Verbose {
-		env = setenv(env, "MAIL_VERBOSE", "")
+		env = environ.Set(env, "MAIL_VERBOSE", "")
 	}
 	return env
 }

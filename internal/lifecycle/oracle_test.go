@@ -36,7 +36,7 @@ func init() {
 		fmt.Fprintf(os.Stderr, "bind %s over /etc/postfix: %v\n", dir, err)
 		os.Exit(97)
 	}
-	env := setenv(os.Environ(), oracleHelperEnv, "")[:0]
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, oracleHelperEnv+"=") {
 			env = append(env, kv)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 	"github.com/postfix-systemd/postfix-instances/internal/unit"
@@ -201,7 +202,7 @@ func (r *runState) postfixCmd(ctx context.Context, inst instance.Instance, actio
 	status, err := r.runner.Run(ctx, Command{
 		Path:   r.postfix,
 		Args:   argv,
-		Env:    setenv(slices.Clone(r.env), "MAIL_CONFIG", inst.ConfigDir),
+		Env:    environ.Set(r.env, "MAIL_CONFIG", inst.ConfigDir),
 		Stdin:  r.stdin,
 		Stdout: r.stdout,
 		Stderr: r.stderr,

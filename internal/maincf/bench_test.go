@@ -42,6 +42,9 @@ func BenchmarkPostconfProcess(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := writeMainCf(b, data)
+	if dir == "" {
+		b.FailNow()
+	}
 	for b.Loop() {
 		if err := exec.Command(postconfPath, append([]string{"-xc", dir}, benchParams...)...).Run(); err != nil {
 			b.Fatal(err)
@@ -59,6 +62,9 @@ func BenchmarkSpeedup(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := writeMainCf(b, data)
+	if dir == "" {
+		b.FailNow()
+	}
 	const runs = 20
 	start := time.Now()
 	for range runs {

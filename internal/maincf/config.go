@@ -22,6 +22,15 @@ type Config struct {
 	Dir      string // the config directory (postconf -c DIR); "" means the default one, unannounced
 	File     *File  // nil means an empty main.cf
 	Defaults Defaults
+	// CheckInterfaces computes mynetworks's default at start-up, as
+	// postconf does when main.cf does not set mynetworks: an
+	// inet_interfaces address or host that no up interface has is then a
+	// start-up failure (Err), in postconf's words. Without it, mynetworks
+	// is computed only when asked for, so that the generator, which runs
+	// before the network is up, does not skip an instance over it; the
+	// postmulti shim sets it, as upstream reads every instance through
+	// postconf.
+	CheckInterfaces bool
 
 	st *state
 }
@@ -42,7 +51,7 @@ var ErrUnknownParameter = errors.New("unknown parameter")
 // exits 1 with "fatal: " and Fatal (usually "macro processing error").
 type ExpandError struct {
 	Path     string // the main.cf
-	Name     string // the parameter, or "" for ExpandString
+	Name     string // the parameter whose value failed, or "" (ExpandString)
 	Fatal    string
 	Warnings []string
 	// Crash is set when postconf itself would not exit 1: it dies of
@@ -62,6 +71,17 @@ func (e *ExpandError) Error() string {
 		b.WriteString(": " + strings.Join(e.Warnings, "; "))
 	}
 	return b.String()
+}
+
+// MailDictFatal is Fatal as a program that reads main.cf through
+// mail_conf_eval (dict_eval) words it, postmulti for one: "dictionary
+// mail_dict: macro processing error" where postconf says "macro
+// processing error".
+func (e *ExpandError) MailDictFatal() string {
+	if e.Fatal == "macro processing error" {
+		return "dictionary mail_dict: " + e.Fatal
+	}
+	return e.Fatal
 }
 
 // BoolError is a value that is neither yes nor no.
@@ -90,11 +110,13 @@ type state struct {
 	hostBuf [4]hostValue
 	net     *netSettings
 	loading bool // inside load: see hostDefault
-	warn    []string
-	unused  []string // printed after the values, and only when postconf did not fail
-	err     error
-	eng     macEngine
-	hostErr bool
+	// checkIfaces is Config.CheckInterfaces when the state was computed.
+	checkIfaces bool
+	warn        []string
+	unused      []string // printed after the values, and only when postconf did not fail
+	err         error
+	eng         macEngine
+	hostErr     bool
 
 	lookupFn lookupFunc // lookup, for expandValue
 	fixedFn  fixedFunc  // fixed, for expandValue; nil without info
@@ -130,10 +152,10 @@ func (c *Config) state() *state {
 	if c.File != nil {
 		gen = c.File.gen
 	}
-	if s != nil && s.file == c.File && s.gen == gen && s.dir == c.Dir && sameDefaults(s.defaults, c.Defaults) {
+	if s != nil && s.file == c.File && s.gen == gen && s.dir == c.Dir && s.checkIfaces == c.CheckInterfaces && sameDefaults(s.defaults, c.Defaults) {
 		return s
 	}
-	s = &state{file: c.File, gen: gen, dir: c.Dir, defaults: c.Defaults}
+	s = &state{file: c.File, gen: gen, dir: c.Dir, defaults: c.Defaults, checkIfaces: c.CheckInterfaces}
 	c.st = s
 	c.load(s)
 	return s
@@ -241,11 +263,14 @@ func (c *Config) load(s *state) {
 	}
 	slices.Sort(names)
 
+	// at is the parameter whose value is being scanned or expanded: the
+	// one a start-up failure names (ExpandError.Name).
+	at := ""
 	s.loading = true
 	defer func() {
 		s.loading = false
 		if r := recover(); r != nil {
-			s.err = c.recovered(r, "", append([]string(nil), s.warn...))
+			s.err = c.recovered(r, at, append([]string(nil), s.warn...))
 		}
 	}()
 
@@ -261,6 +286,7 @@ func (c *Config) load(s *state) {
 		}
 		for _, name := range in.host {
 			if _, ok := s.get(name); !ok {
+				at = name
 				c.scan(s, c.hostDefault(s, name), mainCf)
 			}
 		}
@@ -269,12 +295,14 @@ func (c *Config) load(s *state) {
 			if _, ok := s.get(name); ok || s.table.Flags(name)&FlagRaw != 0 {
 				continue
 			}
+			at = name
 			v, _ := c.defaultValue(s, name)
 			c.scan(s, v, mainCf)
 		}
 	}
 	// Restriction classes name user-defined parameters.
 	if v, ok := s.get("smtpd_restriction_classes"); ok {
+		at = "smtpd_restriction_classes"
 		list := c.dictEval(s, v)
 		for _, name := range SplitList(list) {
 			c.flagUser(s, name, mainCf)
@@ -306,6 +334,7 @@ func (c *Config) load(s *state) {
 			}
 		}
 		v, _ := s.get(name)
+		at = name
 		c.scan(s, v, mainCf)
 		if builtin && f&FlagLegacy == 0 {
 			c.dbmsWarnings(s, c.expandValue(s, v), dbmsConf(mainCf))

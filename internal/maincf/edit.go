@@ -35,21 +35,42 @@ const (
 // white space, '=' or a leading '#', and a value with a newline or NUL, are
 // refused.
 func (f *File) Set(name, value string) error {
-	if err := checkName(name); err != nil {
-		return fmt.Errorf("%s: set %q: %w", f.Path, name, err)
+	return f.SetAll(Assignment{name, value})
+}
+
+// Assignment is one "name = value" of SetAll.
+type Assignment struct{ Name, Value string }
+
+// SetAll is one postconf -e with several "name = value" arguments, as
+// postmulti-script runs it (-e init sets multi_instance_wrapper and
+// multi_instance_enable in one run): a single pass over the file that
+// matches every line against every name, so that a line that a NUL byte
+// cuts short (the text after the NUL and the newline are lost, as for
+// postconf) has the same effect on each edit as with postconf, instead of
+// joining with the next line before the next edit. Names not assigned are
+// appended in the order given (postconf appends them in hash-table order,
+// which varies). A name given twice takes its last value. Nothing changes
+// when any assignment is refused (see Set).
+func (f *File) SetAll(as ...Assignment) error {
+	names, values := make([]string, len(as)), make([]string, len(as))
+	for k, a := range as {
+		if err := checkName(a.Name); err != nil {
+			return fmt.Errorf("%s: set %q: %w", f.Path, a.Name, err)
+		}
+		if strings.ContainsAny(a.Value, "\n\x00") {
+			return fmt.Errorf("%s: set %q: %w", f.Path, a.Name, ErrMultiLine)
+		}
+		v := []byte(a.Value)
+		i, j := 0, len(v)
+		for i < j && isSpace(v[i]) {
+			i++
+		}
+		for j > i && isSpace(v[j-1]) {
+			j--
+		}
+		names[k], values[k] = a.Name, string(v[i:j])
 	}
-	if strings.ContainsAny(value, "\n\x00") {
-		return fmt.Errorf("%s: set %q: %w", f.Path, name, ErrMultiLine)
-	}
-	v := []byte(value)
-	i, j := 0, len(v)
-	for i < j && isSpace(v[i]) {
-		i++
-	}
-	for j > i && isSpace(v[j-1]) {
-		j--
-	}
-	f.edit(editSet, name, string(v[i:j]))
+	f.edit(editSet, names, values)
 	return nil
 }
 
@@ -59,7 +80,7 @@ func (f *File) Remove(name string) bool {
 	if checkName(name) != nil {
 		return false
 	}
-	return f.edit(editRemove, name, "")
+	return f.edit(editRemove, []string{name}, nil)
 }
 
 // CommentOut comments out every assignment to name like postconf -# name:
@@ -69,7 +90,7 @@ func (f *File) CommentOut(name string) bool {
 	if checkName(name) != nil {
 		return false
 	}
-	return f.edit(editComment, name, "")
+	return f.edit(editComment, []string{name}, nil)
 }
 
 func checkName(name string) error {
@@ -92,12 +113,31 @@ func checkName(name string) error {
 }
 
 // edit rewrites f.data the way postconf/postconf_edit.c pcf_edit_main
-// does, physical line by physical line, and re-parses the result.
-func (f *File) edit(mode editMode, name, value string) bool {
+// does, physical line by physical line, for every name in one pass
+// (values[k] is names[k]'s new value with editSet), and re-parses the
+// result. It reports whether any name was assigned.
+func (f *File) edit(mode editMode, names, values []string) bool {
 	var out strings.Builder
-	out.Grow(len(f.data) + len(name) + len(value) + 4)
+	grow := len(f.data)
+	for k := range names {
+		grow += len(names[k]) + 4
+		if values != nil {
+			grow += len(values[k])
+		}
+	}
+	out.Grow(grow)
 	interesting := false
-	found := 0
+	found := make([]int, len(names))
+	// index is which name a line assigns: the last of equal names, so
+	// that the last value given wins.
+	index := func(n string) int {
+		for k := len(names) - 1; k >= 0; k-- {
+			if names[k] == n {
+				return k
+			}
+		}
+		return -1
+	}
 	data := f.data
 	if postfixAtLeast(3, 10) && data != "" && data[len(data)-1] != '\n' {
 		// Postfix 3.10's postconf ends an unterminated last line with
@@ -133,24 +173,31 @@ func (f *File) edit(mode editMode, name, value string) bool {
 			for k < len(line) && !strings.ContainsRune(" \t\r\n=", rune(line[k])) {
 				k++
 			}
-			interesting = line[:k] == name
+			x := index(line[:k])
+			interesting = x >= 0
 			switch {
 			case !interesting:
 				out.WriteString(line)
 			case mode == editSet:
-				found++
-				out.WriteString(name + " = " + value + "\n")
+				found[x]++
+				out.WriteString(names[x] + " = " + values[x] + "\n")
 			case mode == editComment:
-				found++
+				found[x]++
 				out.WriteByte('#')
 				out.WriteString(line)
 			default:
-				found++
+				found[x]++
 			}
 		}
 	}
-	if mode == editSet && found == 0 {
-		out.WriteString(name + " = " + value + "\n")
+	assigned := false
+	for k, n := range names {
+		switch {
+		case found[k] > 0:
+			assigned = true
+		case mode == editSet && index(n) == k:
+			out.WriteString(n + " = " + values[k] + "\n")
+		}
 	}
 	old := f.data
 	f.data = out.String()
@@ -163,5 +210,5 @@ func (f *File) edit(mode editMode, name, value string) bool {
 		_ = f.parse()
 		return false
 	}
-	return found > 0
+	return assigned
 }

@@ -72,6 +72,9 @@ func TestOracleUnitCases(t *testing.T) {
 	requirePostconf(t)
 	for _, tc := range valueCases {
 		dir := writeMainCf(t, []byte(tc.mainCf))
+		if dir == "" {
+			t.FailNow()
+		}
 		raw := strings.ReplaceAll(tc.raw, "DIR", dir)
 		x := strings.ReplaceAll(tc.x, "DIR", dir)
 		if o := runPostconf(t, dir, "-h", tc.param); o.Stdout != raw+"\n" {
@@ -83,6 +86,9 @@ func TestOracleUnitCases(t *testing.T) {
 	}
 	for _, tc := range editUnitCases {
 		dir := writeMainCf(t, []byte(tc.in))
+		if dir == "" {
+			t.FailNow()
+		}
 		for _, e := range tc.edits {
 			runPostconf(t, dir, e.args()...)
 		}
@@ -329,6 +335,69 @@ func TestMynetworksLazy(t *testing.T) {
 	}
 }
 
+// TestCheckInterfaces: with CheckInterfaces, mynetworks's default is
+// computed at start-up as postconf computes it, so that an inet_interfaces
+// address that no interface has fails whatever is asked, in postconf's
+// words (checked against postconf 3.7.11: "postconf -c DIR -xh
+// queue_directory" exits 1 with "fatal: parameter inet_interfaces: no
+// local interface found for 192.0.2.77"; fine with 127.0.0.1,
+// loopback-only, all, or an explicit mynetworks).
+func TestCheckInterfaces(t *testing.T) {
+	oldI, oldH := interfaces, hostsFile
+	defer func() { interfaces, hostsFile = oldI, oldH }()
+	lo := netip.MustParseAddr("127.0.0.1")
+	interfaces = func() ([]ifaceAddr, error) { return []ifaceAddr{{lo, 8}}, nil }
+	hostsFile = filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hostsFile, []byte("127.0.0.1 localhost box\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Host names are resolved as postconf resolves them (DNS too): a
+	// name /etc/hosts does not know is not refused for that.
+	oldR := resolveHost
+	defer func() { resolveHost = oldR }()
+	resolveHost = func(name string) []netip.Addr {
+		switch name {
+		case "box", "mx.example":
+			return []netip.Addr{lo}
+		case "far.example":
+			return []netip.Addr{netip.MustParseAddr("192.0.2.98")}
+		}
+		return nil
+	}
+	for _, tc := range []struct{ mainCf, fatal string }{
+		{"inet_interfaces = mx.example\n", ""},
+		{"inet_interfaces = ALL\n", "config variable inet_interfaces: host not found: ALL"},
+		{"inet_interfaces = Loopback-Only\n", "config variable inet_interfaces: host not found: Loopback-Only"},
+		{"inet_interfaces = far.example\n", "parameter inet_interfaces: no local interface found for 192.0.2.98"},
+		{"inet_interfaces = 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
+		{"inet_interfaces = 127.0.0.1, 192.0.2.99\n", "parameter inet_interfaces: no local interface found for 192.0.2.99"},
+		{"inet_interfaces = 192.0.2.99\ninet_protocols = ipv6\n", "config variable inet_interfaces: host not found: 192.0.2.99"},
+		{"inet_interfaces = nosuch.invalid\n", "config variable inet_interfaces: host not found: nosuch.invalid"},
+		{"inet_interfaces = 192.0.2.99\nmynetworks = 127.0.0.0/8\n", ""},
+		{"inet_interfaces = 127.0.0.1\n", ""},
+		{"inet_interfaces = loopback-only\n", ""},
+		{"inet_interfaces = all\n", ""},
+		{"inet_interfaces = box\n", ""},
+		{"proxy_interfaces = 192.0.2.99\n", ""},
+	} {
+		c := configFor(t, "/d", tc.mainCf)
+		c.CheckInterfaces = true
+		_, err := c.Expand("queue_directory")
+		var ee *ExpandError
+		switch {
+		case tc.fatal == "" && err != nil:
+			t.Errorf("%q: %v", tc.mainCf, err)
+		case tc.fatal != "" && (!errors.As(err, &ee) || ee.Fatal != tc.fatal):
+			t.Errorf("%q: error %v, want fatal %q", tc.mainCf, err, tc.fatal)
+		}
+		// Without CheckInterfaces, only mynetworks itself fails.
+		c.CheckInterfaces = false
+		if _, err := c.Expand("queue_directory"); err != nil {
+			t.Errorf("%q without CheckInterfaces: %v", tc.mainCf, err)
+		}
+	}
+}
+
 func TestBuildOverrides(t *testing.T) {
 	tb := builtin().With("x_probe", "")
 	applyOverrides(tb, "daemon_directory=/usr/libexec/postfix; shlib_directory = /usr/lib64/postfix;;bogus")
@@ -404,4 +473,133 @@ func unitOut(in, out string) string {
 		return "a = 1\nz = v\n"
 	}
 	return out
+}
+
+// setAllCases are one postconf -e run with several assignments; the
+// expected bytes are postconf 3.7.11's (TestOracleSetAll checks them). A
+// NUL byte cuts its line short, newline included, and the next physical
+// line is still matched on its own (postmulti -e init on such a file
+// replaces multi_instance_enable in place).
+var setAllCases = []struct {
+	name, in string
+	as       []Assignment
+	out      string
+}{
+	{"two replaced", "a = 1\nb = 2\n", []Assignment{{"a", "x"}, {"b", "y"}}, "a = x\nb = y\n"},
+	{"one replaced, one appended", "b = 2\n", []Assignment{{"a", "x"}, {"b", "y"}}, "b = y\na = x\n"},
+	{"a name twice: the last value", "b = 0\na = 0\n", []Assignment{{"a", "1"}, {"c", "x"}, {"a", "2"}}, "b = 0\na = 2\nc = x\n"},
+	{"NUL in a comment line", "# comment\x00\nmulti_instance_enable = no\n",
+		[]Assignment{{"multi_instance_wrapper", "${command_directory}/postmulti -p --"}, {"multi_instance_enable", "yes"}},
+		"# commentmulti_instance_enable = yes\nmulti_instance_wrapper = ${command_directory}/postmulti -p --\n"},
+	{"NUL in the line replaced", "multi_instance_enable = no\x00junk\n",
+		[]Assignment{{"multi_instance_wrapper", "${command_directory}/postmulti -p --"}, {"multi_instance_enable", "yes"}},
+		"multi_instance_enable = yes\nmulti_instance_wrapper = ${command_directory}/postmulti -p --\n"},
+	{"NUL in another parameter", "biff = no\x00\nmulti_instance_enable = no\n",
+		[]Assignment{{"multi_instance_wrapper", "w"}, {"multi_instance_enable", "yes"}},
+		"biff = nomulti_instance_enable = yes\nmulti_instance_wrapper = w\n"},
+}
+
+func TestSetAll(t *testing.T) {
+	for _, tc := range setAllCases {
+		f, err := Parse("main.cf", []byte(tc.in))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := f.SetAll(tc.as...); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := string(f.Bytes()); got != tc.out {
+			t.Errorf("%s: SetAll wrote %q, want %q", tc.name, got, tc.out)
+		}
+	}
+}
+
+func TestOracleSetAll(t *testing.T) {
+	requirePostconf(t)
+	for _, tc := range setAllCases {
+		dir := writeMainCf(t, []byte(tc.in))
+		if dir == "" {
+			t.FailNow()
+		}
+		args := []string{"-e"}
+		for _, a := range tc.as {
+			args = append(args, a.Name+" = "+a.Value)
+		}
+		if o := runPostconf(t, dir, args...); o.Code != 0 {
+			t.Errorf("%s: postconf %q: %s", tc.name, args, o)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "main.cf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.out {
+			t.Errorf("%s: postconf wrote %q, the test expects %q", tc.name, got, tc.out)
+		}
+	}
+}
+
+// TestNetSettingsErrors: inet_protocols and mynetworks_style are checked
+// at start-up, as postconf 3.7.11 checks them when it computes
+// mynetworks's default (not when main.cf sets mynetworks, nor for
+// mynetworks_style when inet_protocols is empty); the messages are
+// postconf's. Interfaces play no part, so the lenient reading fails too.
+func TestNetSettingsErrors(t *testing.T) {
+	for _, tc := range []struct{ mainCf, fatal string }{
+		{"inet_protocols = bogus\n", `unknown inet_protocols value "bogus" in "bogus"`},
+		{"inet_protocols = ipv4, bogus\n", `unknown inet_protocols value "bogus" in "ipv4, bogus"`},
+		{"inet_protocols = IPv4\n", `unknown inet_protocols value "IPv4" in "IPv4"`},
+		{"inet_protocols =\n", ""},
+		{"inet_protocols = all ipv4\n", ""},
+		{"mynetworks_style = bogus\n", `unknown mynetworks mask style value "bogus" in "bogus"`},
+		{"mynetworks_style = HOST\n", `unknown mynetworks mask style value "HOST" in "HOST"`},
+		{"mynetworks_style = host subnet\n", "bad mynetworks_style value: host subnet; specify exactly one value"},
+		{"mynetworks_style =\n", "bad mynetworks_style value: ; specify exactly one value"},
+		{"mynetworks_style = host,\n", ""},
+		{"inet_protocols =\nmynetworks_style = bogus\n", ""},
+		{"inet_protocols = ipv4 bogus\nmynetworks_style = bogus\n", `unknown inet_protocols value "bogus" in "ipv4 bogus"`},
+		{"mynetworks_style = bogus\nmynetworks = 127.0.0.0/8\n", ""},
+		{"inet_protocols = bogus\nmynetworks = 127.0.0.0/8\n", ""},
+	} {
+		for _, check := range []bool{false, true} {
+			c := configFor(t, "/d", tc.mainCf)
+			c.CheckInterfaces = check
+			_, err := c.Expand("queue_directory")
+			var ee *ExpandError
+			switch {
+			case tc.fatal == "" && err != nil:
+				t.Errorf("%q (CheckInterfaces %v): %v", tc.mainCf, check, err)
+			case tc.fatal != "" && (!errors.As(err, &ee) || ee.Fatal != tc.fatal):
+				t.Errorf("%q (CheckInterfaces %v): error %v, want fatal %q", tc.mainCf, check, err, tc.fatal)
+			}
+		}
+	}
+}
+
+// TestCheckLocalInterfaces: what mail_params_init checks in every Postfix
+// program but postconf (postmulti 3.7.11 on its default main.cf):
+// inet_protocols and the inet_interfaces addresses, mynetworks set or
+// not; mynetworks_style only when mynetworks is computed.
+func TestCheckLocalInterfaces(t *testing.T) {
+	oldI, oldR := interfaces, resolveHost
+	defer func() { interfaces, resolveHost = oldI, oldR }()
+	lo := netip.MustParseAddr("127.0.0.1")
+	interfaces = func() ([]ifaceAddr, error) { return []ifaceAddr{{lo, 8}}, nil }
+	resolveHost = func(string) []netip.Addr { return nil }
+	for _, tc := range []struct{ mainCf, name, fatal string }{
+		{"inet_interfaces = 192.0.2.77\nmynetworks = 127.0.0.0/8\n", "inet_interfaces", "parameter inet_interfaces: no local interface found for 192.0.2.77"},
+		{"inet_interfaces = 192.0.2.77\ninet_protocols = ipv6\nmynetworks = 127.0.0.0/8\n", "inet_interfaces", "config variable inet_interfaces: host not found: 192.0.2.77"},
+		{"inet_protocols = bogus\nmynetworks = 127.0.0.0/8\n", "inet_protocols", `unknown inet_protocols value "bogus" in "bogus"`},
+		{"mynetworks_style = bogus\nmynetworks = 127.0.0.0/8\n", "", ""},
+		{"inet_interfaces = 192.0.2.77\ninet_protocols =\n", "", ""},
+		{"inet_interfaces = 127.0.0.1\n", "", ""},
+	} {
+		err := configFor(t, "/d", tc.mainCf).CheckLocalInterfaces()
+		var ee *ExpandError
+		switch {
+		case tc.fatal == "" && err != nil:
+			t.Errorf("%q: %v", tc.mainCf, err)
+		case tc.fatal != "" && (!errors.As(err, &ee) || ee.Fatal != tc.fatal || ee.Name != tc.name):
+			t.Errorf("%q: error %#v, want fatal %q about %s", tc.mainCf, err, tc.fatal, tc.name)
+		}
+	}
 }

@@ -56,6 +56,10 @@ type outcome struct {
 	loadFatal bool
 
 	done int // emulate: how many names were handled, the failing one included
+
+	// err is set when postconf could not be run (runPostconf has
+	// reported it): there is nothing to compare.
+	err error
 }
 
 func (o outcome) String() string {
@@ -79,7 +83,10 @@ func msgText(s string) string {
 // postconfSem bounds concurrent postconf processes.
 var postconfSem = make(chan struct{}, 2*runtime.NumCPU()+2)
 
-// runPostconf runs the real postconf with -c dir and args.
+// runPostconf runs the real postconf with -c dir and args. It may run
+// on any goroutine: a failure to run postconf is reported with t.Errorf
+// (never t.Fatalf, which must be called from the test's own goroutine)
+// and returned in outcome.err.
 func runPostconf(t testing.TB, dir string, args ...string) outcome {
 	t.Helper()
 	postconfSem <- struct{}{}
@@ -100,7 +107,9 @@ func runPostconf(t testing.TB, dir string, args ...string) outcome {
 			o.Code = ee.ExitCode()
 		}
 	default:
-		t.Fatalf("run postconf: %v", err)
+		t.Errorf("run postconf: %v", err)
+		o.err = err
+		return o
 	}
 	master := "open " + dir + "/master.cf: No such file or directory"
 	for _, l := range strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
@@ -216,20 +225,24 @@ var interesting = []string{
 	"smtpd_reject_footer", "proxy_read_maps", "alias_maps", "inet_interfaces",
 }
 
-// writeMainCf makes a temporary config directory holding main.cf = data.
-// The file is made an hour old: postconf reads a main.cf modified within
-// the last second again and again (util/dict.c dict_load_file_xt lets a
-// "hot" file cool down), repeating its warnings.
+// writeMainCf makes a temporary config directory holding main.cf = data
+// and returns it, or "" after reporting the failure with t.Errorf: it
+// runs on goroutines other than the test's, where t.Fatal must not be
+// called. The file is made an hour old: postconf reads a main.cf modified
+// within the last second again and again (util/dict.c dict_load_file_xt
+// lets a "hot" file cool down), repeating its warnings.
 func writeMainCf(t testing.TB, data []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "main.cf")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
+		t.Errorf("write main.cf: %v", err)
+		return ""
 	}
 	old := time.Now().Add(-time.Hour)
 	if err := os.Chtimes(path, old, old); err != nil {
-		t.Fatal(err)
+		t.Errorf("write main.cf: %v", err)
+		return ""
 	}
 	return dir
 }
@@ -262,6 +275,9 @@ func namesOf(data []byte) []string {
 func checkOracle(t *testing.T, label string, data []byte, names []string) {
 	t.Helper()
 	dir := writeMainCf(t, data)
+	if dir == "" {
+		return
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	check := func(x bool, names []string) {
@@ -271,6 +287,9 @@ func checkOracle(t *testing.T, label string, data []byte, names []string) {
 			args = []string{"-xh"}
 		}
 		want := runPostconf(t, dir, append(args, names...)...)
+		if want.err != nil {
+			return
+		}
 		got := emulate(dir, data, x, names)
 		if !sameOutcome(got, want) {
 			mu.Lock()
@@ -443,6 +462,9 @@ func checkEdits(t *testing.T, label string, data []byte, cases, sequence []editC
 	run := func(cases []editCase) {
 		defer wg.Done()
 		dir := writeMainCf(t, data)
+		if dir == "" {
+			return
+		}
 		f, err := Parse(dir+"/main.cf", data)
 		if err != nil {
 			mu.Lock()
@@ -452,7 +474,9 @@ func checkEdits(t *testing.T, label string, data []byte, cases, sequence []editC
 		}
 		var desc []string
 		for _, e := range cases {
-			if o := runPostconf(t, dir, e.args()...); o.Code != 0 {
+			if o := runPostconf(t, dir, e.args()...); o.err != nil {
+				return
+			} else if o.Code != 0 {
 				mu.Lock()
 				t.Errorf("%s: postconf %q: %s", label, e.args(), o)
 				mu.Unlock()

@@ -41,7 +41,7 @@ func (r *runner) loadPrimary(mainCF []byte) (*primaryConfig, error) {
 		dir = v
 	}
 	set, err := instance.LoadWith(instance.DirFS(r.path("/")), dir, instance.Options{
-		MainCF: mainCF, CheckSharedDirs: true, WorkDir: r.workDir(),
+		MainCF: mainCF, CheckSharedDirs: true, WorkDir: r.workDir(), CheckInterfaces: true,
 	})
 	if err != nil {
 		var p instance.Problem
@@ -98,11 +98,17 @@ func primaryFrom(set *instance.Set) (*primaryConfig, error) {
 	return p, nil
 }
 
-// expand returns postconf -xh NAME for cfg, as a fatal error on failure.
+// expand returns postconf -xh NAME for cfg, as a fatal error on failure,
+// worded as postmulti's own reading words it (the errors of maincf name
+// the file already).
 func expand(cfg *maincf.Config, name string) (string, error) {
 	v, err := cfg.Expand(name)
-	if err != nil {
-		return "", fatalf("%s: %v", cfg.File.Path, err)
+	var ee *maincf.ExpandError
+	switch {
+	case errors.As(err, &ee):
+		return "", fatalf("%s", ee.MailDictFatal())
+	case err != nil:
+		return "", fatalf("%v", err)
 	}
 	return v, nil
 }

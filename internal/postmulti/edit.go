@@ -285,17 +285,15 @@ func (r *runner) setNames(st *editState) error {
 		return nil
 	}
 	return r.editInstanceMainCF(st, st.target.ConfigDir, func(f *maincf.File) error {
+		// One postconf -e run, as assign_names makes it.
+		var as []maincf.Assignment
 		if st.flags&expName != 0 {
-			if err := f.Set("multi_instance_name", st.target.Name); err != nil {
-				return fatalf("%v", err)
-			}
+			as = append(as, maincf.Assignment{Name: "multi_instance_name", Value: st.target.Name})
 		}
 		if st.flags&expGroup != 0 {
-			if err := f.Set("multi_instance_group", st.target.Group); err != nil {
-				return fatalf("%v", err)
-			}
+			as = append(as, maincf.Assignment{Name: "multi_instance_group", Value: st.target.Group})
 		}
-		return nil
+		return setf(f, as...)
 	})
 }
 
@@ -317,20 +315,19 @@ func (r *runner) updateDirs(st *editState, add bool, dir string) error {
 	for _, ip := range r.list[1:] {
 		dirs = append(dirs, ip.ConfigDir)
 	}
-	if err := st.primary.Set("multi_instance_directories", strings.Join(dirs, " ")); err != nil {
-		return fatalf("%v", err)
-	}
+	// One postconf -e run, as update_cfdirs makes it.
+	as := []maincf.Assignment{{Name: "multi_instance_directories", Value: strings.Join(dirs, " ")}}
 	switch {
 	case add && !found:
-		return setf(st.primary, "alternate_config_directories", keep.String()+" "+dir)
+		as = append(as, maincf.Assignment{Name: "alternate_config_directories", Value: keep.String() + " " + dir})
 	case !add && found:
-		return setf(st.primary, "alternate_config_directories", keep.String())
+		as = append(as, maincf.Assignment{Name: "alternate_config_directories", Value: keep.String()})
 	}
-	return nil
+	return setf(st.primary, as...)
 }
 
-func setf(f *maincf.File, name, value string) error {
-	if err := f.Set(name, value); err != nil {
+func setf(f *maincf.File, as ...maincf.Assignment) error {
+	if err := f.SetAll(as...); err != nil {
 		return fatalf("%v", err)
 	}
 	return nil

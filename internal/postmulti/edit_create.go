@@ -293,15 +293,18 @@ func (r *runner) createFiles(st *editState, nw *instance.Instance, imp bool) err
 		}
 		f.CommentOut(p)
 	}
-	for _, kv := range append([][2]string{
-		{"queue_directory", nw.QueueDir},
-		{"data_directory", nw.DataDir},
-		{"authorized_submit_users", ""},
-		{"master_service_disable", "inet"},
-	}, sets...) {
-		if err := setf(f, kv[0], kv[1]); err != nil {
-			return err
-		}
+	// One postconf -e run, as postmulti-script makes it.
+	as := []maincf.Assignment{
+		{Name: "queue_directory", Value: nw.QueueDir},
+		{Name: "data_directory", Value: nw.DataDir},
+		{Name: "authorized_submit_users", Value: ""},
+		{Name: "master_service_disable", Value: "inet"},
+	}
+	for _, kv := range sets {
+		as = append(as, maincf.Assignment{Name: kv[0], Value: kv[1]})
+	}
+	if err := setf(f, as...); err != nil {
+		return err
 	}
 	if err := atomicfile.WriteFile(r.path(tmp+"/main.cf"), f.Bytes(), 0o644); err != nil {
 		return fatalf("%v", err)

@@ -28,7 +28,7 @@ func (r *runner) runEnable(st *editState, o EnableOptions) error {
 		}
 	}
 	return r.editInstanceMainCF(st, t.ConfigDir, func(f *maincf.File) error {
-		return setf(f, "multi_instance_enable", v)
+		return setf(f, maincf.Assignment{Name: "multi_instance_enable", Value: v})
 	})
 }
 

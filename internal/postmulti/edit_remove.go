@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
@@ -132,12 +133,12 @@ func (r *runner) helperEnv(st *editState) []string {
 	var env []string
 	for _, w := range maincf.SplitList(r.pc.importEnv) {
 		if i := strings.IndexByte(w, '='); i >= 0 {
-			env = setenvInPlace(env, w[:i], w[i+1:])
+			env = environ.Set(env, w[:i], w[i+1:])
 		} else if v, ok := r.getenv(w); ok {
-			env = setenvInPlace(env, w, v)
+			env = environ.Set(env, w, v)
 		}
 	}
-	set := func(k, v string) { env = setenvInPlace(env, k, v) }
+	set := func(k, v string) { env = environ.Set(env, k, v) }
 	set("PATH", r.commandPath(env))
 	set("MAIL_CONFIG", r.pc.configDir)
 	set("command_directory", r.pc.commandDir)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 )
 
@@ -61,7 +62,7 @@ func (r *runner) ordered(reverse bool) []*instance.Instance {
 // first in PATH.
 func (r *runner) instanceEnv(ip *instance.Instance) []string {
 	env := append([]string(nil), r.environ...)
-	set := func(k, v string) { env = setenvInPlace(env, k, v) }
+	set := func(k, v string) { env = environ.Set(env, k, v) }
 	set("MAIL_CONFIG", ip.ConfigDir)
 	set("daemon_directory", r.pc.daemonDir)
 	set("command_directory", r.pc.commandDir)
@@ -82,39 +83,19 @@ func (r *runner) instanceEnv(ip *instance.Instance) []string {
 // commandPath is upstream's prepend_command_path: "$command_directory:"
 // before PATH, or before ROOT_PATH when PATH is empty.
 func (r *runner) commandPath(env []string) string {
-	p := lookupEnv(env, "PATH")
+	p, _ := environ.Get(env, "PATH")
 	if p == "" {
 		p = rootPath
 	}
 	return r.pc.commandDir + ":" + p
 }
 
-// setenvInPlace is setenv(3) with overwrite: an existing entry keeps its
-// place, a new one goes last, so "env" prints what upstream's child sees.
-func setenvInPlace(env []string, k, v string) []string {
-	for i, kv := range env {
-		if strings.HasPrefix(kv, k+"=") {
-			env[i] = k + "=" + v
-			return env
-		}
-	}
-	return append(env, k+"="+v)
-}
-
-func lookupEnv(env []string, k string) string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, k+"=") {
-			return kv[len(k)+1:]
-		}
-	}
-	return ""
-}
-
 // runCommand runs argv as execvp(3) would in upstream's child and
 // returns its status: the exit code, 1 for a signal, 1 after printing
 // upstream's "execvp" fatal message when the command cannot be run.
 func (r *runner) runCommand(argv []string, env []string) int {
-	path, err := lookPathExecvp(argv[0], lookupEnv(env, "PATH"))
+	p, _ := environ.Get(env, "PATH")
+	path, err := lookPathExecvp(argv[0], p)
 	if err == nil {
 		var st int
 		st, err = r.start(path, argv, env)
@@ -134,7 +115,7 @@ func (r *runner) runCommand(argv []string, env []string) int {
 
 // start runs one process with the run's standard streams and waits.
 func (r *runner) start(path string, argv, env []string) (int, error) {
-	c := &exec.Cmd{Path: path, Args: argv, Env: env, Stdin: r.env.Stdin, Stdout: r.env.Stdout, Stderr: r.env.Stderr}
+	c := &exec.Cmd{Path: path, Args: argv, Env: environ.Unique(env), Stdin: r.env.Stdin, Stdout: r.env.Stdout, Stderr: r.env.Stderr}
 	if err := c.Start(); err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

@@ -16,6 +16,6 @@ func (r *runner) iterate() error {
 	case modeGeneric:
 		return r.runExec(ExecOptions{Selection: o.Selection, Reverse: o.Reverse, Args: o.Args})
 	default:
-		return r.runPostfix(PostfixOptions{Selection: o.Selection, Args: o.Args})
+		return r.runPostfix(PostfixOptions{Selection: o.Selection, Args: o.Args, Verbose: o.Verbose > 0})
 	}
 }

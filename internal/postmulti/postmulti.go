@@ -29,6 +29,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 )
 
@@ -110,19 +111,12 @@ func Run(ctx context.Context, env *Env) int {
 	return exitCode(prog, env.Stderr, err)
 }
 
-// getenv looks a variable up in the run's environment.
-func (r *runner) getenv(k string) (string, bool) {
-	for i := len(r.environ) - 1; i >= 0; i-- {
-		if kv := r.environ[i]; strings.HasPrefix(kv, k+"=") {
-			return kv[len(k)+1:], true
-		}
-	}
-	return "", false
-}
+// getenv looks a variable up in the run's environment (getenv(3)).
+func (r *runner) getenv(k string) (string, bool) { return environ.Get(r.environ, k) }
 
 // setenv sets a variable in the run's environment (upstream's setenv(3)
 // on its own process, inherited by every child).
-func (r *runner) setenv(k, v string) { r.environ = setenvInPlace(r.environ, k, v) }
+func (r *runner) setenv(k, v string) { r.environ = environ.Set(r.environ, k, v) }
 
 // diag prints a diagnostic line to stderr.
 func (r *runner) diag(line string) { io.WriteString(r.env.Stderr, line+"\n") }

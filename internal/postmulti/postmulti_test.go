@@ -175,6 +175,21 @@ func TestPostfixModeHandsSelectionToLifecycle(t *testing.T) {
 			t.Errorf("%q: -p asked for a daemon-reload", tc.args)
 		}
 	}
+	// -v reaches the life cycle (its per-job report), and only with -v.
+	for _, tc := range []struct {
+		args    []string
+		verbose bool
+	}{
+		{a("-v", "-p", "start"), true}, {a("-vv", "-p", "start"), true}, {a("-p", "start"), false},
+	} {
+		f := &fakeLifecycle{}
+		if _, stderr, code := runTest(t, root, f, tc.args...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.args, code, stderr)
+		}
+		if f.opts.Verbose != tc.verbose {
+			t.Errorf("%q: lifecycle.Options.Verbose = %v, want %v", tc.args, f.opts.Verbose, tc.verbose)
+		}
+	}
 	f := &fakeLifecycle{status: 1}
 	if _, _, code := runTest(t, root, f, "-p", "status"); code != 1 {
 		t.Errorf("-p with a failing lifecycle: exit %d, want 1", code)
@@ -220,5 +235,118 @@ func TestForeignMailConfig(t *testing.T) {
 	})
 	if code != 1 || e.String() != "postmulti: fatal: Non-default configuration directory: MAIL_CONFIG=/etc/postfix-out\n" {
 		t.Errorf("MAIL_CONFIG: exit %d, stderr %q", code, e.String())
+	}
+}
+
+// TestInetInterfaces: postmulti reads every instance through postconf,
+// which computes mynetworks's default at start-up and so fails on an
+// inet_interfaces address that no local interface has; postmulti itself
+// fails likewise on the default main.cf. Expected output from postmulti
+// and postconf 3.7.11 (192.0.2.77 is TEST-NET-1, on no interface). The
+// generator's reading stays lenient: interfaces are not up at boot.
+func TestInetInterfaces(t *testing.T) {
+	for _, tc := range []struct {
+		file, add, stderr string
+	}{
+		{"etc/postfix-in/main.cf", "inet_interfaces = 192.0.2.77\n",
+			"/usr/sbin/postconf: fatal: parameter inet_interfaces: no local interface found for 192.0.2.77\n" +
+				"postmulti: fatal: Failed to obtain all required /etc/postfix-in/main.cf parameters\n"},
+		{"etc/postfix-in/main.cf", "inet_interfaces = 192.0.2.77\ninet_protocols = ipv6\n",
+			"/usr/sbin/postconf: fatal: config variable inet_interfaces: host not found: 192.0.2.77\n" +
+				"postmulti: fatal: Failed to obtain all required /etc/postfix-in/main.cf parameters\n"},
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\n",
+			"postmulti: fatal: parameter inet_interfaces: no local interface found for 192.0.2.77\n"},
+		{"etc/postfix-in/main.cf", "inet_interfaces = 192.0.2.77\nmynetworks = 127.0.0.0/8\n", ""},
+		{"etc/postfix-in/main.cf", "inet_interfaces = 127.0.0.1\n", ""},
+		{"etc/postfix-in/main.cf", "inet_interfaces = loopback-only\n", ""},
+		{"etc/postfix/main.cf", "inet_interfaces = all\n", ""},
+		// postmulti itself checks inet_protocols and inet_interfaces of
+		// the default main.cf whether or not mynetworks is set.
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\nmynetworks = 127.0.0.0/8\n",
+			"postmulti: fatal: parameter inet_interfaces: no local interface found for 192.0.2.77\n"},
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\ninet_protocols = ipv6\nmynetworks = 127.0.0.0/8\n",
+			"postmulti: fatal: config variable inet_interfaces: host not found: 192.0.2.77\n"},
+		{"etc/postfix/main.cf", "inet_protocols = bogus\nmynetworks = 127.0.0.0/8\n",
+			"postmulti: fatal: unknown inet_protocols value \"bogus\" in \"bogus\"\n"},
+		{"etc/postfix/main.cf", "mynetworks_style = bogus\nmynetworks = 127.0.0.0/8\n", ""},
+		{"etc/postfix/main.cf", "inet_interfaces = 192.0.2.77\ninet_protocols =\n", ""},
+	} {
+		root := testRoot(t)
+		p := filepath.Join(root, tc.file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, append(b, tc.add...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{a("-l"), a("-x", "true"), a("-p", "status")} {
+			f := &fakeLifecycle{}
+			_, stderr, code := runTest(t, root, f, args...)
+			if want := map[bool]int{true: 0, false: 1}[tc.stderr == ""]; code != want || stderr != tc.stderr {
+				t.Errorf("%s += %q, postmulti %q: exit %d, stderr %q; want exit %d, stderr %q", tc.file, tc.add, args, code, stderr, want, tc.stderr)
+			}
+		}
+		set, err := instance.Load(os.DirFS(root), "/etc/postfix")
+		if tc.file == "etc/postfix/main.cf" {
+			if err != nil {
+				t.Errorf("%s += %q: the generator's reading fails: %v", tc.file, tc.add, err)
+			}
+			continue
+		}
+		if err != nil || len(set.Runnable()) != 3 {
+			t.Errorf("%s += %q: the generator's reading skips an instance: %v %+v", tc.file, tc.add, err, set.Problems)
+		}
+	}
+}
+
+// TestMacroLoopInDefaultMainCF: a $name loop in the default main.cf stops
+// postmulti with mac_expand's warning and dict_eval's fatal error
+// (postmulti 3.7.11), not with the file named twice.
+func TestMacroLoopInDefaultMainCF(t *testing.T) {
+	for _, tc := range []struct{ add, stderr string }{
+		{"foo = $multi_instance_directories\n",
+			"postmulti: warning: unreasonable macro call nesting: \"multi_instance_directories\"\n" +
+				"postmulti: fatal: dictionary mail_dict: macro processing error\n"},
+		{"queue_directory = $queue_directory\n",
+			"postmulti: warning: unreasonable macro call nesting: \"queue_directory\"\n" +
+				"postmulti: fatal: dictionary mail_dict: macro processing error\n"},
+		{"queue_directory = /x${foo\n",
+			"postmulti: warning: truncated macro reference: \"/x${foo\"\n" +
+				"postmulti: fatal: dictionary mail_dict: macro processing error\n"},
+	} {
+		root := testRoot(t)
+		p := filepath.Join(root, "etc/postfix/main.cf")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(tc.add, "foo") { // the loop through multi_instance_directories
+			b = []byte(strings.Replace(string(b), "multi_instance_directories = /etc/postfix-out /etc/postfix-in", "multi_instance_directories = $foo", 1))
+		}
+		if err := os.WriteFile(p, append(b, tc.add...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := runTest(t, root, &fakeLifecycle{}, "-l")
+		if code != 1 || stderr != tc.stderr {
+			t.Errorf("%q: postmulti -l: exit %d, stderr %q; want 1, %q", tc.add, code, stderr, tc.stderr)
+		}
+	}
+}
+
+// TestDuplicateEnvironment: with a name twice in the environment, the
+// first entry is the value, as glibc's getenv(3) finds it for upstream:
+// MAIL_CONFIG=/etc/postfix first is the default directory (upstream
+// accepts it), and a -x command sees the first value of a variable.
+func TestDuplicateEnvironment(t *testing.T) {
+	root := testRoot(t)
+	var o, e bytes.Buffer
+	code := Run(context.Background(), &Env{
+		Args:   []string{"postmulti", "-i", "-", "-x", "sh", "-c", `echo "$MAIL_CONFIG $FOO"`},
+		Stdout: &o, Stderr: &e, Root: root, Lifecycle: &fakeLifecycle{},
+		Environ: []string{"PATH=/usr/bin:/bin", "MAIL_CONFIG=/etc/postfix", "FOO=first", "MAIL_CONFIG=/etc/postfix-out", "FOO=second"},
+	})
+	if code != 0 || e.String() != "" || o.String() != "/etc/postfix first\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 0, %q", code, o.String(), e.String(), "/etc/postfix first\n")
 	}
 }

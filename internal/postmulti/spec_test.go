@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/lifecycle"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
@@ -208,7 +209,7 @@ func (l *sdLifecycle) Postfix(ctx context.Context, action string, args []string,
 func (l *sdLifecycle) ConfigChanged(context.Context) error { return nil }
 
 func (l *sdLifecycle) Run(_ context.Context, c lifecycle.Command) (int, error) {
-	l.postfix = append(l.postfix, c.Args[1]+" "+lookupEnv(c.Env, "MAIL_CONFIG"))
+	l.postfix = append(l.postfix, c.Args[1]+" "+mailConfig(c.Env))
 	return 0, nil
 }
 
@@ -263,4 +264,9 @@ func TestPostfixStartSkipsWhatTheGeneratorSkips(t *testing.T) {
 	if code != 1 || stderr != wantErr {
 		t.Errorf("exit %d, stderr %q; want 1, %q", code, stderr, wantErr)
 	}
+}
+
+func mailConfig(env []string) string {
+	v, _ := environ.Get(env, "MAIL_CONFIG")
+	return v
 }

@@ -245,15 +245,21 @@ func TestSystemd(t *testing.T) {
 		}
 	})
 
-	step(t, "-g mta -p reload keeps the masters", func(t *testing.T) {
+	step(t, "-v -g mta -p reload keeps the masters and reports each job", func(t *testing.T) {
 		pids, reloads := map[string]string{}, map[string]int{}
 		for _, in := range []testInstance{outInst, inInst} {
 			pids[in.Name] = b.requireTracked(t, in)["MainPID"]
 			reloads[in.Name] = b.reloadLines(t, in)
 		}
-		res := b.postmultiResult(t, "-g", "mta", "-p", "reload")
-		if res.ExitCode != 0 || res.Stderr != "" {
-			t.Fatalf("postmulti -g mta -p reload: exit %d, stderr %q", res.ExitCode, res.Stderr)
+		res := b.postmultiResult(t, "-v", "-g", "mta", "-p", "reload")
+		if res.ExitCode != 0 {
+			t.Fatalf("postmulti -v -g mta -p reload: exit %d, stderr %q", res.ExitCode, res.Stderr)
+		}
+		// -v reaches the life cycle: one line per job, in start order.
+		lines := strings.Split(strings.TrimSuffix(res.Stderr, "\n"), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "postmulti: reload "+outInst.unit()+": job done in ") ||
+			!strings.HasPrefix(lines[1], "postmulti: reload "+inInst.unit()+": job done in ") {
+			t.Errorf("postmulti -v -g mta -p reload: stderr %q, want a job report per unit", res.Stderr)
 		}
 		for _, in := range []testInstance{outInst, inInst} {
 			b.eventually(t, in.Name+"'s master logging a reload", 15*time.Second, func() bool {
