@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -134,4 +135,55 @@ func (m *dbusManager) Close() error {
 	m.conn.Close()
 	m.conn = nil
 	return nil
+}
+
+// statusWorkers is how many property reads UnitStatuses keeps in flight
+// on the one connection.
+const statusWorkers = 8
+
+// UnitStatuses reads every unit's properties with one
+// org.freedesktop.DBus.Properties.GetAll call on all of its interfaces
+// (the empty interface name, as "systemctl show" asks), the fewest calls
+// go-systemd allows: systemd has no method that returns service
+// properties for many units at once.
+func (m *dbusManager) UnitStatuses(ctx context.Context, units []string) ([]UnitStatus, error) {
+	out := make([]UnitStatus, len(units))
+	errs := make([]error, len(units))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(statusWorkers, len(units)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i], errs[i] = m.allProperties(ctx, units[i])
+			}
+		})
+	}
+	for i := range units {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (m *dbusManager) allProperties(ctx context.Context, unit string) (UnitStatus, error) {
+	s := UnitStatus{Name: unit}
+	props, err := m.conn.GetAllPropertiesContext(ctx, unit)
+	if err != nil {
+		return s, fmt.Errorf("read properties of %s: %w", unit, err)
+	}
+	s.LoadState, _ = props["LoadState"].(string)
+	s.ActiveState, _ = props["ActiveState"].(string)
+	s.SubState, _ = props["SubState"].(string)
+	s.FragmentPath, _ = props["FragmentPath"].(string)
+	s.DropInPaths, _ = props["DropInPaths"].([]string)
+	s.NeedDaemonReload, _ = props["NeedDaemonReload"].(bool)
+	s.MainPID, _ = props["MainPID"].(uint32)
+	s.ExecMainPID, _ = props["ExecMainPID"].(uint32)
+	s.Result, _ = props["Result"].(string)
+	s.NRestarts, _ = props["NRestarts"].(uint32)
+	if us, _ := props["ActiveEnterTimestamp"].(uint64); us != 0 {
+		s.ActiveEnterTimestamp = time.UnixMicro(int64(us))
+	}
+	return s, nil
 }

@@ -1,0 +1,250 @@
+// Package pfinstances is the postfix-instances command: one place that
+// shows every Postfix instance of a host as systemd runs it.
+//
+//	postfix-instances list [--json]      the instance model: what postmulti -l -a
+//	                                     shows, plus units, directories, and the
+//	                                     instances that cannot run, with the reason
+//	postfix-instances status [-i NAME | -g GROUP] [--json]
+//	                                     systemd's view of every instance, the
+//	                                     masters' PID files and the queue sizes;
+//	                                     its exit status makes it a monitoring check
+//
+// Each verb is one file: an options struct, a constructor that only fills
+// and checks the options, and a run function that does the work through
+// the injected Env (streams, file system root, the narrow systemd
+// interface of internal/systemd). Which instances exist and can run, and
+// their units, come from one adapter (model.go) over the instance model
+// and the generator's rules; this package decides none of that itself.
+//
+// Errors become exit codes in one place (exitCode). The JSON of every verb
+// carries a schema_version and is documented in the verbs' help, which is
+// also their manual page (internal/pfinstances/docs generates the pages
+// and the shell completions).
+package pfinstances
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+)
+
+// SchemaVersion is the version of every verb's JSON output. It changes
+// only when a field changes meaning or goes away; new fields may be added
+// without a change.
+const SchemaVersion = 1
+
+// DefaultConfigDir is the default instance's config directory.
+const DefaultConfigDir = "/etc/postfix"
+
+// Exit statuses (see the EXIT STATUS section of the help).
+const (
+	ExitOK        = 0 // all is well
+	ExitAttention = 1 // something needs attention
+	ExitDown      = 2 // an enabled instance is down
+	ExitUnknown   = 3 // usage error, or the state could not be read
+)
+
+// Env is everything a run touches. Tests inject each of them.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// Root is where absolute paths from main.cf are resolved: "/" in
+	// production. The --root flag overrides it and implies that systemd
+	// is not asked.
+	Root string
+	// Booted reports whether systemd is the service manager; nil means
+	// systemd.Booted.
+	Booted func() bool
+	// Connect dials systemd; nil means systemd.Connect.
+	Connect func(ctx context.Context) (systemd.Manager, error)
+	// Location is the time zone of times in the text output; nil means
+	// time.Local.
+	Location *time.Location
+	// Alive reports whether a process runs; nil means kill(pid, 0).
+	Alive func(pid int) bool
+}
+
+// globalOptions are the flags every verb takes.
+type globalOptions struct {
+	env       *Env
+	root      string
+	configDir string
+}
+
+// fsys returns the file system the instances are read from.
+func (g *globalOptions) fsys() fs.FS { return instance.DirFS(g.root) }
+
+// hostPath returns where an absolute path of the instances' world is
+// found on this host: below --root.
+func (g *globalOptions) hostPath(p string) string {
+	if g.root == "/" || g.root == "" {
+		return p
+	}
+	return path.Join(g.root, p)
+}
+
+// hostRoot is --root as a prefix for absolute paths: "" for "/".
+func (g *globalOptions) hostRoot() string {
+	if !g.foreignRoot() {
+		return ""
+	}
+	return path.Clean(g.root)
+}
+
+// foreignRoot reports whether the instances are read from a tree other
+// than the running system (--root), whose systemd knows nothing of them.
+func (g *globalOptions) foreignRoot() bool { return path.Clean(g.root) != "/" }
+
+// load reads the model.
+func (g *globalOptions) load() (*model, error) {
+	m, err := loadModel(g.fsys(), g.configDir)
+	if err != nil {
+		return nil, fmt.Errorf("read the Postfix instances in %s: %w", g.configDir, err)
+	}
+	return m, nil
+}
+
+// verbs are the constructors of the subcommands, in help order. A new
+// verb is one file with its constructor, added here (check: the static
+// checks of internal/check).
+var verbs = []func(*globalOptions) *cobra.Command{
+	newListCommand,
+	newStatusCommand,
+}
+
+const rootLong = `postfix-instances shows the Postfix instances of a host as systemd runs
+them: the instance model that postmulti(1) manages (the default instance
+and every directory of multi_instance_directories, in start order), the
+systemd unit of each (postfix@NAME.service, see
+postfix-instance-generator(8)), the state systemd reports for it, and the
+instances that cannot run, with the reason.
+
+It reads main.cf files with postconf(1)'s semantics, talks to systemd over
+D-Bus (one connection, never systemctl), and counts queue files itself
+(never postqueue), so it is cheap enough to run from a monitoring system.
+
+Every verb takes --json for a machine-readable document with a
+schema_version field (currently 1); the fields are described in each verb's
+help. New fields may appear without a change of schema_version.
+
+EXIT STATUS
+  0  all is well
+  1  something needs attention (status: a skipped instance, a restart, a
+     stale unit)
+  2  an enabled instance is down (status)
+  3  usage error, or the instances or systemd could not be read`
+
+// NewRootCommand builds the command tree for env. The docs generator
+// (internal/pfinstances/docs) uses it for the manual pages and the shell
+// completions.
+func NewRootCommand(env *Env) *cobra.Command {
+	g := &globalOptions{env: env, root: env.Root, configDir: DefaultConfigDir}
+	if g.root == "" {
+		g.root = "/"
+	}
+	cmd := &cobra.Command{
+		Use:           "postfix-instances",
+		Short:         "Show the Postfix instances of a host as systemd runs them",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			root, err := filepath.Abs(g.root)
+			if err != nil {
+				return usageErrorf("--root %q: %w", g.root, err)
+			}
+			g.root = root
+			if !path.IsAbs(g.configDir) {
+				return usageErrorf("--config-directory %q is not an absolute path", g.configDir)
+			}
+			g.configDir = path.Clean(g.configDir)
+			return nil
+		},
+	}
+	cmd.PersistentFlags().StringVar(&g.root, "root", g.root,
+		`read every Postfix file below `+"`DIR`"+`, as if it were "/"; systemd is then not asked (for previews and tests)`)
+	cmd.PersistentFlags().StringVar(&g.configDir, "config-directory", g.configDir, "the default instance's config `DIR`ectory")
+	_ = cmd.MarkPersistentFlagDirname("root")
+	_ = cmd.MarkPersistentFlagDirname("config-directory")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	for _, v := range verbs {
+		cmd.AddCommand(v(g))
+	}
+	return cmd
+}
+
+// Main runs postfix-instances with the process's arguments and streams
+// and returns the exit status.
+func Main() int {
+	return Run(context.Background(), &Env{Stdout: os.Stdout, Stderr: os.Stderr, Root: "/"}, os.Args[1:])
+}
+
+// Run runs one invocation with args (without the program name).
+func Run(ctx context.Context, env *Env, args []string) int {
+	cmd := NewRootCommand(env)
+	if args == nil {
+		args = []string{}
+	}
+	cmd.SetArgs(args)
+	cmd.SetOut(env.Stdout)
+	cmd.SetErr(env.Stderr)
+	return exitCode(env.Stderr, cmd.ExecuteContext(ctx))
+}
+
+// exitError ends the run with a status, its message (if any) printed.
+type exitError struct {
+	code int
+	err  error // nil: the verb reported everything itself
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is a bad command line.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// exitCode maps an error to the exit status and prints it: the one place
+// where errors become exit codes.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "postfix-instances: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "postfix-instances: %v\nTry \"postfix-instances --help\".\n", ue.err)
+		return ExitUnknown
+	}
+	// cobra's own errors (unknown command, wrong arguments) are usage
+	// errors too; everything else could not be read.
+	fmt.Fprintf(stderr, "postfix-instances: %v\n", err)
+	return ExitUnknown
+}
