@@ -78,6 +78,7 @@ type Env struct {
 type globalOptions struct {
 	env       *Env
 	root      string
+	rootFlag  bool // --root was given
 	configDir string
 }
 
@@ -93,17 +94,17 @@ func (g *globalOptions) hostPath(p string) string {
 	return path.Join(g.root, p)
 }
 
-// hostRoot is --root as a prefix for absolute paths: "" for "/".
+// hostRoot is the root as a prefix for absolute paths: "" for "/".
 func (g *globalOptions) hostRoot() string {
-	if !g.foreignRoot() {
-		return ""
+	if r := path.Clean(g.root); r != "/" {
+		return r
 	}
-	return path.Clean(g.root)
+	return ""
 }
 
 // foreignRoot reports whether the instances are read from a tree other
 // than the running system (--root), whose systemd knows nothing of them.
-func (g *globalOptions) foreignRoot() bool { return path.Clean(g.root) != "/" }
+func (g *globalOptions) foreignRoot() bool { return g.rootFlag }
 
 // load reads the model.
 func (g *globalOptions) load() (*model, error) {
@@ -148,23 +149,29 @@ EXIT STATUS
 // (internal/pfinstances/docs) uses it for the manual pages and the shell
 // completions.
 func NewRootCommand(env *Env) *cobra.Command {
-	g := &globalOptions{env: env, root: env.Root, configDir: DefaultConfigDir}
-	if g.root == "" {
-		g.root = "/"
-	}
+	g := &globalOptions{env: env, configDir: DefaultConfigDir}
+	var rootFlag string
 	cmd := &cobra.Command{
 		Use:           "postfix-instances",
 		Short:         "Show the Postfix instances of a host as systemd runs them",
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageErrorf("missing verb: list or status")
+		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			root, err := filepath.Abs(g.root)
-			if err != nil {
-				return usageErrorf("--root %q: %w", g.root, err)
+			g.root = env.Root
+			if g.root == "" {
+				g.root = "/"
 			}
-			g.root = root
+			if cmd.Flags().Changed("root") {
+				root, err := filepath.Abs(rootFlag)
+				if err != nil {
+					return usageErrorf("--root %q: %w", rootFlag, err)
+				}
+				g.root, g.rootFlag = root, true
+			}
 			if !path.IsAbs(g.configDir) {
 				return usageErrorf("--config-directory %q is not an absolute path", g.configDir)
 			}
@@ -172,7 +179,7 @@ func NewRootCommand(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.PersistentFlags().StringVar(&g.root, "root", g.root,
+	cmd.PersistentFlags().StringVar(&rootFlag, "root", "/",
 		`read every Postfix file below `+"`DIR`"+`, as if it were "/"; systemd is then not asked (for previews and tests)`)
 	cmd.PersistentFlags().StringVar(&g.configDir, "config-directory", g.configDir, "the default instance's config `DIR`ectory")
 	_ = cmd.MarkPersistentFlagDirname("root")
