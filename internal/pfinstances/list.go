@@ -26,31 +26,32 @@ writes no unit for it) is listed with the reason, naming the file and line
 at fault.
 
 JSON (--json): one object.
-  schema_version     1
-  config_directory   the default instance's config directory
-  instances          array, in start order, of:
-    position           0 for the default instance, else the 1-based place in
-                       multi_instance_directories
-    default            true for the default instance
-    read               false when its main.cf could not be read: then name,
-                       group, enabled and the directories are unknown
-    name               multi_instance_name, "" for none
-    group              multi_instance_group, "" for none
-    enabled            multi_instance_enable
-    config_directory   as listed in multi_instance_directories
-    queue_directory    queue_directory
-    data_directory     data_directory
-    unit               the systemd unit, "" when the instance cannot run
-    drop_in            the generated drop-in, relative to the generator's
-                       output directory (/run/systemd/generator)
-    pid_file           the master's PID file
-    group_target       postfix-GROUP.target, "" without a group
-    runnable           whether the generator writes a unit for it
-    skipped            null, or why it cannot run:
-      kind               unreadable, bad_value, conflict, duplicate,
-                         relative_path, bad_name, bad_path, unit
-      reason             the message
-      file, line         where the cause is (line 0: unknown)
+
+    schema_version     1
+    config_directory   the default instance's config directory
+    instances          array, in start order, of:
+      position           0 for the default instance, else the 1-based place in
+                         multi_instance_directories
+      default            true for the default instance
+      read               false when its main.cf could not be read: then name,
+                         group, enabled and the directories are unknown
+      name               multi_instance_name, "" for none
+      group              multi_instance_group, "" for none
+      enabled            multi_instance_enable
+      config_directory   as listed in multi_instance_directories
+      queue_directory    queue_directory
+      data_directory     data_directory
+      unit               the systemd unit, "" when the instance cannot run
+      drop_in            the generated drop-in, relative to the generator's
+                         output directory (/run/systemd/generator)
+      pid_file           the master's PID file
+      group_target       postfix-GROUP.target, "" without a group
+      runnable           whether the generator writes a unit for it
+      skipped            null, or why it cannot run:
+        kind               unreadable, bad_value, conflict, duplicate,
+                           relative_path, bad_name, bad_path, unit
+        reason             the message
+        file, line         where the cause is (line 0: unknown)
 
 Exit status 0 when the model was read, 3 when it could not be.`
 

@@ -139,11 +139,12 @@ schema_version field (currently 1); the fields are described in each verb's
 help. New fields may appear without a change of schema_version.
 
 EXIT STATUS
-  0  all is well
-  1  something needs attention (status: a skipped instance, a restart, a
-     stale unit)
-  2  an enabled instance is down (status)
-  3  usage error, or the instances or systemd could not be read`
+
+    0  all is well
+    1  something needs attention (status: a skipped instance, a restart, a
+       stale unit)
+    2  an enabled instance is down (status)
+    3  usage error, or the instances or systemd could not be read`
 
 // NewRootCommand builds the command tree for env. The docs generator
 // (internal/pfinstances/docs) uses it for the manual pages and the shell
@@ -157,6 +158,9 @@ func NewRootCommand(env *Env) *cobra.Command {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// Completion scripts are shipped (completions/); the command
+		// that prints them stays for users of other setups.
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return usageErrorf("missing verb: list or status")
 		},
@@ -181,7 +185,7 @@ func NewRootCommand(env *Env) *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&rootFlag, "root", "/",
 		`read every Postfix file below `+"`DIR`"+`, as if it were "/"; systemd is then not asked (for previews and tests)`)
-	cmd.PersistentFlags().StringVar(&g.configDir, "config-directory", g.configDir, "the default instance's config `DIR`ectory")
+	cmd.PersistentFlags().StringVar(&g.configDir, "config-directory", g.configDir, "read the default instance from `DIR`/main.cf")
 	_ = cmd.MarkPersistentFlagDirname("root")
 	_ = cmd.MarkPersistentFlagDirname("config-directory")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })

@@ -52,41 +52,43 @@ instance); -g GROUP the members of a multi_instance_group. Selecting
 nothing is an error.
 
 EXIT STATUS, for monitoring
-  0  every enabled instance is active (and nothing below applies)
-  1  something needs attention: an instance the generator skipped, a unit
-     that systemd restarted after a failure (NRestarts > 0) or that waits
-     to restart, a stale unit (NeedDaemonReload, or its generated drop-in
-     missing or not loaded: run "systemctl daemon-reload"), or a master
-     running outside systemd's control
-  2  an enabled instance is down (not active; without systemd: no master
-     holds its PID file)
-  3  usage error, or the instances or systemd could not be read
+
+    0  every enabled instance is active (and nothing below applies)
+    1  something needs attention: an instance the generator skipped, a unit
+       that systemd restarted after a failure (NRestarts > 0) or that waits
+       to restart, a stale unit (NeedDaemonReload, or its generated drop-in
+       missing or not loaded: run "systemctl daemon-reload"), or a master
+       running outside systemd's control
+    2  an enabled instance is down (not active; without systemd: no master
+       holds its PID file)
+    3  usage error, or the instances or systemd could not be read
 
 JSON (--json): one object.
-  schema_version    1
-  systemd           true when systemd was asked (it is PID 1, no --root)
-  exit_status       the exit status, as above
-  instances         array, in start order, of every field of
-                    "postfix-instances list --json", plus:
-    status            ok, disabled, attention, skipped or down
-    notes             array of strings: what needs attention, and why
-    unit_state        null without systemd, else:
-      load_state          LoadState (loaded, not-found, ...)
-      active_state        ActiveState (active, inactive, failed, ...)
-      sub_state           SubState (running, dead, auto-restart, ...)
-      main_pid            MainPID, 0 for none
-      active_since        ActiveEnterTimestamp, RFC 3339 in UTC, "" when
-                          not active
-      n_restarts          NRestarts
-      need_daemon_reload  NeedDaemonReload
-      drop_in_loaded      whether systemd loaded the generated drop-in
-    master            null when not runnable, else the PID file:
-      pid                 the PID in it, 0 when there is none
-      locked              a process holds its lock (a master runs)
-      alive               a process with that PID exists
-    queue             null when not counted, else the number of files in
-                      each queue: incoming, active, deferred, hold
-    queue_error       why the queue could not be counted, or ""`
+
+    schema_version    1
+    systemd           true when systemd was asked (it is PID 1, no --root)
+    exit_status       the exit status, as above
+    instances         array, in start order, of every field of
+                      "postfix-instances list --json", plus:
+      status            ok, disabled, attention, skipped or down
+      notes             array of strings: what needs attention, and why
+      unit_state        null without systemd, else:
+        load_state          LoadState (loaded, not-found, ...)
+        active_state        ActiveState (active, inactive, failed, ...)
+        sub_state           SubState (running, dead, auto-restart, ...)
+        main_pid            MainPID, 0 for none
+        active_since        ActiveEnterTimestamp, RFC 3339 in UTC, "" when
+                            not active
+        n_restarts          NRestarts
+        need_daemon_reload  NeedDaemonReload
+        drop_in_loaded      whether systemd loaded the generated drop-in
+      master            null when not runnable, else the PID file:
+        pid                 the PID in it, 0 when there is none
+        locked              a process holds its lock (a master runs)
+        alive               a process with that PID exists
+      queue             null when not counted, else the number of files in
+                        each queue: incoming, active, deferred, hold
+      queue_error       why the queue could not be counted, or ""`
 
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	o := &statusOptions{globalOptions: g}
