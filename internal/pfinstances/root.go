@@ -78,7 +78,8 @@ type Env struct {
 type globalOptions struct {
 	env       *Env
 	root      string
-	rootFlag  bool // --root was given
+	rootArg   string // --root's value
+	rootFlag  bool   // --root was given
 	configDir string
 }
 
@@ -113,6 +114,27 @@ func (g *globalOptions) load() (*model, error) {
 		return nil, fmt.Errorf("read the Postfix instances in %s: %w", g.configDir, err)
 	}
 	return m, nil
+}
+
+// prepare settles the global options once the flags are parsed (before
+// a verb runs, and when a completion function is called).
+func (g *globalOptions) prepare(cmd *cobra.Command) error {
+	g.root = g.env.Root
+	if g.root == "" {
+		g.root = "/"
+	}
+	if cmd.Flags().Changed("root") {
+		root, err := filepath.Abs(g.rootArg)
+		if err != nil {
+			return usageErrorf("--root %q: %w", g.rootArg, err)
+		}
+		g.root, g.rootFlag = root, true
+	}
+	if !path.IsAbs(g.configDir) {
+		return usageErrorf("--config-directory %q is not an absolute path", g.configDir)
+	}
+	g.configDir = path.Clean(g.configDir)
+	return nil
 }
 
 // verbs are the constructors of the subcommands, in help order. A new
@@ -151,7 +173,6 @@ EXIT STATUS
 // completions.
 func NewRootCommand(env *Env) *cobra.Command {
 	g := &globalOptions{env: env, configDir: DefaultConfigDir}
-	var rootFlag string
 	cmd := &cobra.Command{
 		Use:           "postfix-instances",
 		Short:         "Show the Postfix instances of a host as systemd runs them",
@@ -165,25 +186,10 @@ func NewRootCommand(env *Env) *cobra.Command {
 			return usageErrorf("missing verb: list or status")
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			g.root = env.Root
-			if g.root == "" {
-				g.root = "/"
-			}
-			if cmd.Flags().Changed("root") {
-				root, err := filepath.Abs(rootFlag)
-				if err != nil {
-					return usageErrorf("--root %q: %w", rootFlag, err)
-				}
-				g.root, g.rootFlag = root, true
-			}
-			if !path.IsAbs(g.configDir) {
-				return usageErrorf("--config-directory %q is not an absolute path", g.configDir)
-			}
-			g.configDir = path.Clean(g.configDir)
-			return nil
+			return g.prepare(cmd)
 		},
 	}
-	cmd.PersistentFlags().StringVar(&rootFlag, "root", "/",
+	cmd.PersistentFlags().StringVar(&g.rootArg, "root", "/",
 		`read every Postfix file below `+"`DIR`"+`, as if it were "/"; systemd is then not asked (for previews and tests)`)
 	cmd.PersistentFlags().StringVar(&g.configDir, "config-directory", g.configDir, "read the default instance from `DIR`/main.cf")
 	_ = cmd.MarkPersistentFlagDirname("root")

@@ -112,8 +112,8 @@ func newStatusCommand(g *globalOptions) *cobra.Command {
 }
 
 // completeNames offers what -i accepts: "-", names, config directories.
-func (o *statusOptions) completeNames(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	m, err := o.load()
+func (o *statusOptions) completeNames(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	m, err := o.completionModel(cmd)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -131,8 +131,8 @@ func (o *statusOptions) completeNames(*cobra.Command, []string, string) ([]strin
 }
 
 // completeGroups offers the groups of the instances.
-func (o *statusOptions) completeGroups(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	m, err := o.load()
+func (o *statusOptions) completeGroups(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	m, err := o.completionModel(cmd)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -145,6 +145,15 @@ func (o *statusOptions) completeGroups(*cobra.Command, []string, string) ([]stri
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completionModel reads the model for a completion function, which cobra
+// calls without running PersistentPreRunE.
+func (o *statusOptions) completionModel(cmd *cobra.Command) (*model, error) {
+	if err := o.prepare(cmd); err != nil {
+		return nil, err
+	}
+	return o.load()
 }
 
 // row is one instance's status.
