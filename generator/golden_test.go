@@ -32,10 +32,7 @@ func generate(t *testing.T, root string) (string, string) {
 	for _, p := range set.Problems {
 		msgs = append(msgs, fmt.Sprintf("load: %s: %s:%d: %s", p.ConfigDir, p.Path, p.Line, p.Kind))
 	}
-	tree, errs := generator.Plan(set, generator.Options{})
-	for _, err := range errs {
-		msgs = append(msgs, "plan: "+err.Error())
-	}
+	tree := generator.Plan(set, generator.Options{})
 	out := t.TempDir()
 	for _, err := range generator.Apply(tree, out) {
 		msgs = append(msgs, err.Error())

@@ -27,13 +27,19 @@ func defaultInst() instance.Instance {
 	return in
 }
 
+// newSet is a Set of ins as Load makes it: resolved.
+func newSet(ins []instance.Instance) *instance.Set {
+	instance.Resolve(ins, nil)
+	return &instance.Set{Instances: ins}
+}
+
 // walkthrough is MULTI_INSTANCE_README's border MTA, built by hand.
 func walkthrough() *instance.Set {
-	return &instance.Set{Instances: []instance.Instance{
+	return newSet([]instance.Instance{
 		defaultInst(),
 		inst("postfix-out", "mta", true, "/etc/postfix-out"),
 		inst("postfix-in", "mta", true, "/etc/postfix-in"),
-	}}
+	})
 }
 
 func paths(t Tree) []string {
@@ -70,10 +76,7 @@ func line(t *testing.T, content, key string) string {
 }
 
 func TestPlanWalkthrough(t *testing.T) {
-	tr, errs := Plan(walkthrough(), Options{})
-	if len(errs) != 0 {
-		t.Fatalf("errors: %v", errs)
-	}
+	tr := Plan(walkthrough(), Options{})
 	want := []string{
 		"postfix-mta.target",
 		"postfix-mta.target.wants/postfix@postfix-in.service -> /lib/systemd/system/postfix@.service",
@@ -120,17 +123,14 @@ func TestPlanWalkthrough(t *testing.T) {
 // that are not started with the others: a disabled one, and one of another
 // group, between two members of a group.
 func TestPlanOrderAcrossGaps(t *testing.T) {
-	set := &instance.Set{Instances: []instance.Instance{
+	set := newSet([]instance.Instance{
 		defaultInst(),
 		inst("postfix-a", "g", true, "/etc/postfix-a"),
 		inst("postfix-off", "", false, "/etc/postfix-off"),
 		inst("postfix-x", "other", true, "/etc/postfix-x"),
 		inst("postfix-b", "g", true, "/etc/postfix-b"),
-	}}
-	tr, errs := Plan(set, Options{})
-	if len(errs) != 0 {
-		t.Fatal(errs)
-	}
+	})
+	tr := Plan(set, Options{})
 	for unit, want := range map[string]string{
 		"postfix@postfix-a":   "postfix@-.service",
 		"postfix@postfix-off": "postfix@-.service postfix@postfix-a.service",
@@ -150,20 +150,19 @@ func TestPlanOrderAcrossGaps(t *testing.T) {
 }
 
 func TestPlanNameless(t *testing.T) {
-	set := &instance.Set{Instances: []instance.Instance{
+	set := newSet([]instance.Instance{
 		defaultInst(),
 		inst("", "", true, "/etc/postfix-nameless"),
-	}}
-	tr, errs := Plan(set, Options{})
-	if len(errs) != 0 {
-		t.Fatal(errs)
-	}
+	})
+	tr := Plan(set, Options{})
 	c := file(t, tr, `postfix@etc-postfix\x2dnameless.service.d/50-instance.conf`)
 	if got := line(t, c, "Environment"); got != "MAIL_CONFIG=/etc/postfix-nameless" {
 		t.Errorf("Environment=%s", got)
 	}
 }
 
+// TestPlanRefuses: an instance that instance.Resolve skips gets nothing,
+// and the others keep their order.
 func TestPlanRefuses(t *testing.T) {
 	bad := func(mod func(*instance.Instance)) instance.Instance {
 		in := inst("postfix-bad", "", true, "/etc/postfix-bad")
@@ -176,35 +175,38 @@ func TestPlanRefuses(t *testing.T) {
 	}{
 		"dotdot name":   {bad(func(i *instance.Instance) { i.Name = "postfix-../../etc/evil" }), `contains '/'`},
 		"space in name": {bad(func(i *instance.Instance) { i.Name = "postfix-two words" }), `contains ' '`},
-		"overlong name": {bad(func(i *instance.Instance) { i.Name = "postfix-" + strings.Repeat("x", 250) }), "longer than"},
+		"overlong name": {bad(func(i *instance.Instance) { i.Name = "postfix-" + strings.Repeat("x", 250) }), "too long"},
 		"drop-in too long": {bad(func(i *instance.Instance) {
 			i.Name = "postfix-" + strings.Repeat("x", 255-len("postfix@postfix-.service"))
-		}), "too long for a drop-in directory"},
-		"bad group":                     {bad(func(i *instance.Instance) { i.Group = "../evil" }), "multi_instance_group"},
-		"relative dir":                  {bad(func(i *instance.Instance) { i.ConfigDir = "etc/postfix-bad" }), "not an absolute path"},
+		}), "too long"},
+		"bad group":                     {bad(func(i *instance.Instance) { i.Group = "../evil" }), "instance group"},
+		"relative dir":                  {bad(func(i *instance.Instance) { i.ConfigDir = "etc/postfix-bad" }), "relative config directory"},
 		"dotdot dir":                    {bad(func(i *instance.Instance) { i.ConfigDir = "/etc/postfix-bad/../../tmp" }), `".." element`},
 		"percent in dir":                {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool/%i" }), `contains '%'`},
-		"newline in dir":                {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool/x\nExecStartPre=/bin/evil" }), `contains '\n'`},
-		"empty queue dir":               {bad(func(i *instance.Instance) { i.QueueDir = "" }), "queue_directory is empty"},
+		"newline in dir":                {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool/x\nExecStartPre=/bin/evil" }), `contains '\x0a'`},
+		"empty queue dir":               {bad(func(i *instance.Instance) { i.QueueDir = "" }), `queue_directory "" is not an absolute path`},
 		"duplicate name":                {bad(func(i *instance.Instance) { i.Name = "postfix-ok" }), "duplicate multi_instance_name"},
-		"duplicate queue":               {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool/postfix-ok" }), "queue_directory /var/spool/postfix-ok is already used"},
-		"same queue, spelt differently": {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool//postfix-ok/" }), "queue_directory /var/spool/postfix-ok is already used"},
+		"duplicate queue":               {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool/postfix-ok" }), "queue_directory /var/spool/postfix-ok is also the queue_directory of instance /etc/postfix-ok"},
+		"same queue, spelt differently": {bad(func(i *instance.Instance) { i.QueueDir = "/var/spool//postfix-ok/" }), "queue_directory /var/spool//postfix-ok/ is also the queue_directory of instance /etc/postfix-ok"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			set := &instance.Set{Instances: []instance.Instance{
+			set := newSet([]instance.Instance{
 				defaultInst(),
 				inst("postfix-ok", "", true, "/etc/postfix-ok"),
 				tc.in,
 				inst("postfix-last", "", true, "/etc/postfix-last"),
-			}}
-			tr, errs := Plan(set, Options{})
-			if len(errs) != 1 {
-				t.Fatalf("want one error, got %v", errs)
+			})
+			_, err := set.Instances[2].Runnable()
+			var p instance.Problem
+			if !errors.As(err, &p) || p.ConfigDir != tc.in.ConfigDir || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Runnable() = %v, want a problem of %s containing %q", err, tc.in.ConfigDir, tc.want)
 			}
-			var ie *InstanceError
-			if !errors.As(errs[0], &ie) || ie.ConfigDir != tc.in.ConfigDir || !strings.Contains(errs[0].Error(), tc.want) {
-				t.Errorf("error %q (%T), want one for %s containing %q", errs[0], errs[0], tc.in.ConfigDir, tc.want)
+			for i, in := range set.Instances {
+				if _, err := in.Runnable(); i != 2 && err != nil {
+					t.Errorf("instance %d cannot run: %v", i, err)
+				}
 			}
+			tr := Plan(set, Options{})
 			got := paths(tr)
 			want := []string{
 				"postfix.service.wants/postfix@-.service -> /lib/systemd/system/postfix@.service",
@@ -229,10 +231,7 @@ func TestPlanRefuses(t *testing.T) {
 func TestPlanCleansPaths(t *testing.T) {
 	in := inst("postfix-a", "", true, "/etc//postfix-a/")
 	in.QueueDir = "/var/spool/./postfix-a/"
-	tr, errs := Plan(&instance.Set{Instances: []instance.Instance{defaultInst(), in}}, Options{})
-	if len(errs) != 0 {
-		t.Fatal(errs)
-	}
+	tr := Plan(newSet([]instance.Instance{defaultInst(), in}), Options{})
 	c := file(t, tr, "postfix@postfix-a.service.d/50-instance.conf")
 	if got := line(t, c, "Environment"); got != "MAIL_CONFIG=/etc/postfix-a" {
 		t.Errorf("Environment=%s", got)
@@ -243,9 +242,9 @@ func TestPlanCleansPaths(t *testing.T) {
 }
 
 func TestPlanDeterministic(t *testing.T) {
-	a, _ := Plan(walkthrough(), Options{})
+	a := Plan(walkthrough(), Options{})
 	for range 20 {
-		b, _ := Plan(walkthrough(), Options{})
+		b := Plan(walkthrough(), Options{})
 		if !reflect.DeepEqual(a, b) {
 			t.Fatal("two plans of the same input differ")
 		}
@@ -253,7 +252,7 @@ func TestPlanDeterministic(t *testing.T) {
 }
 
 func TestPlanTemplatePath(t *testing.T) {
-	tr, _ := Plan(walkthrough(), Options{TemplatePath: "/usr/lib/systemd/system/postfix@.service"})
+	tr := Plan(walkthrough(), Options{TemplatePath: "/usr/lib/systemd/system/postfix@.service"})
 	for _, e := range tr.Entries {
 		if e.IsLink() && strings.HasSuffix(e.Path, ".service") && e.Target != "/usr/lib/systemd/system/postfix@.service" {
 			t.Errorf("%s -> %s", e.Path, e.Target)
@@ -262,7 +261,7 @@ func TestPlanTemplatePath(t *testing.T) {
 }
 
 func TestApply(t *testing.T) {
-	tr, _ := Plan(walkthrough(), Options{})
+	tr := Plan(walkthrough(), Options{})
 	dir := t.TempDir()
 	if errs := Apply(tr, dir); len(errs) != 0 {
 		t.Fatal(errs)

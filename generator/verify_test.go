@@ -81,14 +81,11 @@ func verifyTree(t *testing.T, dir string) {
 
 func TestSystemdAnalyzeVerify(t *testing.T) {
 	set := walkthrough()
-	set.Instances = append(set.Instances,
+	set = newSet(append(set.Instances,
 		inst("", "relays", true, "/etc/postfix-nameless"),
 		inst("postfix-test", "", false, "/etc/postfix-test"),
-	)
-	tr, errs := Plan(set, Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	))
+	tr := Plan(set, Options{})
 	dir := t.TempDir()
 	if errs := Apply(tr, dir); len(errs) > 0 {
 		t.Fatal(errs)

@@ -136,16 +136,7 @@ func run(o options, log *logger, stdout io.Writer) int {
 		log.errorf("Postfix instance %s: %s, ignoring.", p.ConfigDir, reason(p.ConfigDir, p.Err))
 		status = 1
 	}
-	tree, errs := generator.Plan(set, generator.Options{TemplatePath: templatePath})
-	for _, err := range errs {
-		var ie *generator.InstanceError
-		if errors.As(err, &ie) {
-			log.errorf("Postfix instance %s: %s, ignoring.", ie.ConfigDir, reason(ie.ConfigDir, ie.Err))
-		} else {
-			log.errorf("%v", err)
-		}
-		status = 1
-	}
+	tree := generator.Plan(set, generator.Options{TemplatePath: templatePath})
 	if o.dryRun {
 		prefix := ""
 		if len(o.dirs) > 0 {
@@ -161,7 +152,7 @@ func run(o options, log *logger, stdout io.Writer) int {
 		log.errorf("%v", err)
 		status = 1
 	}
-	log.debugf("Wrote %d entries for %d instances to %s.", len(tree.Entries), len(set.Instances)-len(errs), o.dirs[0])
+	log.debugf("Wrote %d entries for %d instances to %s.", len(tree.Entries), len(set.Runnable()), o.dirs[0])
 	return status
 }
 

@@ -91,6 +91,12 @@ type Instance struct {
 	// Config is the instance's main.cf over the compiled-in defaults, as
 	// postconf -c ConfigDir sees it.
 	Config *maincf.Config
+	// Spec is the instance's units and cleaned directories when it can
+	// run under systemd; Skip is why it cannot (then Spec is zero). Load
+	// and Resolve set them; read them through Runnable.
+	Spec Spec
+	Skip *Problem
+
 	// Warnings are what reading the instance warns about, without the
 	// "PROGRAM: warning: " prefix. For the default instance, postmulti's
 	// own reading of main.cf (mail_conf_read): duplicate and malformed
@@ -105,8 +111,9 @@ type Instance struct {
 type Kind int
 
 // The kinds of problems. Postmulti refuses (stops with a fatal error) on
-// Unreadable, BadValue and Conflict; Duplicate, RelativePath and BadName are
-// ours: postmulti lists such instances and runs commands on them.
+// Unreadable, BadValue, Conflict and BadDirectory; the others are Resolve's
+// (the instance cannot run under systemd): postmulti lists such instances
+// and runs commands on them.
 const (
 	// Unreadable: main.cf is missing, unreadable or malformed, or one of
 	// the values postmulti asks for cannot be expanded (a macro loop).
@@ -117,30 +124,31 @@ const (
 	// or by another role in the same instance, compared as postmulti
 	// compares them: as strings.
 	Conflict
-	// Duplicate: a config, queue or data directory that is another
-	// instance's once "." and ".." elements and repeated or trailing
-	// slashes are cleaned, which postmulti misses; in particular a
-	// directory listed twice, or the default config directory listed in
-	// multi_instance_directories.
+	// Duplicate: a config directory, unit, queue or data directory that
+	// is another instance's once cleaned (or as a file), which postmulti
+	// misses; in particular a directory listed twice, or the default
+	// config directory listed in multi_instance_directories.
 	Duplicate
 	// RelativePath: a relative config, queue or data directory. Postmulti
 	// resolves it against its working directory; we refuse to guess.
 	RelativePath
-	// BadName: an instance name without the "postfix-" prefix (postmulti
-	// only enforces it when it assigns names), or a name or group that
-	// cannot stand, unescaped, in a systemd unit name.
+	// BadName: a name or group that cannot stand, unescaped, in a systemd
+	// unit name (see package unit).
 	BadName
 	// BadDirectory: a shared directory (command_directory,
 	// daemon_directory, meta_directory, shlib_directory) that does not
 	// exist or is not a directory; checked only when asked for
 	// (Options.CheckSharedDirs), as postmulti checks it at start-up.
 	BadDirectory
+	// BadPath: a config or queue directory that cannot be written into a
+	// unit file as it is (a ".." element, white space, quotes, "%", …).
+	BadPath
 )
 
 var kindNames = map[Kind]string{
 	Unreadable: "unreadable", BadValue: "bad value", Conflict: "conflict",
 	Duplicate: "duplicate", RelativePath: "relative path", BadName: "bad name",
-	BadDirectory: "bad directory",
+	BadDirectory: "bad directory", BadPath: "bad path",
 }
 
 func (k Kind) String() string {
@@ -176,17 +184,21 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Set is the result of Load.
 type Set struct {
-	Instances []Instance // default first, then start order; bad ones left out
-	Problems  []Problem  // in the order postmulti would meet them
+	// Instances are the instances read, the default first, then in
+	// start order: those that can run under systemd and those that
+	// cannot (Instance.Skip, Runnable), told apart by Resolve. An instance
+	// whose main.cf cannot be read is only a Problem.
+	Instances []Instance
+	// Problems are why instances cannot run or be read, in the order
+	// postmulti would meet them.
+	Problems []Problem
 
 	// Directories is multi_instance_directories of the default instance,
 	// expanded and split, every entry as listed, bad ones included.
 	Directories []string
 
-	// listed is every instance postmulti would list so far: the good ones
-	// and those with only problems of ours; nil at a relative config
-	// directory, which we do not read.
-	listed   []Instance
+	// unlisted is the first instance Load did not read that postmulti
+	// lists: at a relative config directory, without Options.WorkDir.
 	unlisted *Problem
 	// shared is how many of Problems come from postmulti's start-up check
 	// of the shared directories (they come first).
@@ -258,8 +270,9 @@ func (s *Set) SharedRefused() (Problem, bool) {
 }
 
 // PostmultiView returns the instances postmulti -l -a lists, in its order,
-// with its values: the good instances and those that have only problems
-// postmulti does not check (see Kind). When postmulti would stop instead,
+// with its values: Instances, those that cannot run under systemd
+// included (they have only problems postmulti does not check, see Kind).
+// When postmulti would stop instead,
 // it returns that problem as the error; so it does for a relative config
 // directory, which postmulti reads relative to its working directory and
 // we do not read at all.
@@ -270,7 +283,7 @@ func (s *Set) PostmultiView() ([]Instance, error) {
 	if s.unlisted != nil {
 		return nil, *s.unlisted
 	}
-	return append([]Instance(nil), s.listed...), nil
+	return append([]Instance(nil), s.Instances...), nil
 }
 
 // Read reads the config directory dir as postmulti's load_instance does
@@ -337,43 +350,11 @@ func (s *Set) Refused() (Problem, bool) {
 	return Problem{}, false
 }
 
-// ByName returns the instance named name (multi_instance_name).
-func (s *Set) ByName(name string) (*Instance, bool) {
-	for i := range s.Instances {
-		if name != "" && s.Instances[i].Name == name {
-			return &s.Instances[i], true
-		}
-	}
-	return nil, false
-}
-
-// ByConfigDir returns the instance whose config directory is dir, compared
-// after cleaning both ("/etc/postfix-a/" finds "/etc/postfix-a").
-func (s *Set) ByConfigDir(dir string) (*Instance, bool) {
-	for i := range s.Instances {
-		if path.Clean(s.Instances[i].ConfigDir) == path.Clean(dir) {
-			return &s.Instances[i], true
-		}
-	}
-	return nil, false
-}
-
-// Select returns the instances postmulti -i sel selects, in start order:
-// "-" is the default instance; a selector starting with "/", or any
-// selector for a nameless instance, is compared with the config directory;
-// otherwise with the name, or with the name less its "postfix-" prefix when
-// sel itself lacks the prefix.
-func (s *Set) Select(sel string) []Instance {
-	var out []Instance
-	for _, in := range s.Instances {
-		if in.Matches(sel) {
-			out = append(out, in)
-		}
-	}
-	return out
-}
-
-// Matches reports whether postmulti -i sel selects in (see Select).
+// Matches reports whether postmulti -i sel selects in: "-" is the default
+// instance; a selector starting with "/", or any selector for a nameless
+// instance, is compared with the config directory (as a string, as
+// postmulti compares it); otherwise with the name, or with the name less
+// its "postfix-" prefix when sel itself lacks the prefix.
 func (in *Instance) Matches(sel string) bool {
 	if in.Default && sel == "-" {
 		return true
@@ -388,18 +369,6 @@ func (in *Instance) Matches(sel string) bool {
 		iname = in.Name
 	}
 	return sel == iname
-}
-
-// SelectGroup returns the instances postmulti -g group selects, in start
-// order.
-func (s *Set) SelectGroup(group string) []Instance {
-	var out []Instance
-	for _, in := range s.Instances {
-		if in.InGroup(group) {
-			out = append(out, in)
-		}
-	}
-	return out
 }
 
 // InGroup reports whether postmulti -g group selects in.
@@ -424,7 +393,7 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 		return nil, err
 	}
 	for _, p := range set.Problems {
-		if p.Position == 0 {
+		if p.Position == 0 && p.Postmulti != "" {
 			return nil, fmt.Errorf("default instance: %w", p)
 		}
 	}
@@ -476,38 +445,51 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	}
 	// Every instance claims up to four names and directories.
 	claims := 4*(len(dirs)+1) + 4
-	l.exact, l.clean = make(map[string]owner, claims), make(map[string]owner, claims)
+	l.exact = make(map[string]owner, claims)
 	set := &Set{Instances: make([]Instance, 1, len(dirs)+1), Directories: dirs, l: l}
 	set.Instances[0] = *def
 	set.Problems = l.claimShared(def, opts.CheckSharedDirs)
 	set.shared = len(set.Problems)
-	set.Problems = append(set.Problems, l.claim(def, 0, instanceClaims(def))...)
+	defConflicts := l.claim(def, 0, instanceClaims(def))
 	if len(set.Directories) == 0 {
 		set.Instances[0].Enabled = true // single-instance mode
 	}
-	set.listed = append(make([]Instance, 0, len(dirs)+1), set.Instances[0])
 	// Reading is independent per instance; claims are made in list order,
 	// as postmulti makes them, so the result does not depend on timing.
 	ins, probs := l.readAll(set.Directories)
 	set.said = make([][]Message, len(ins))
+	conflicts := make([][]Problem, 1, len(ins)+1)
+	conflicts[0] = defConflicts
 	for i, in := range ins {
 		set.said[i] = messages(in, probs[i])
-		var problems []Problem
-		if probs[i] != nil {
-			problems = []Problem{*probs[i]}
-		} else {
-			problems = append(l.claim(in, i+1, instanceClaims(in)), l.checkOurs(in)...)
+		if in == nil {
+			continue
 		}
-		set.Problems = append(set.Problems, problems...)
-		if len(problems) == 0 {
-			set.Instances = append(set.Instances, *in)
+		set.Instances = append(set.Instances, *in)
+		conflicts = append(conflicts, l.claim(in, i+1, instanceClaims(in)))
+	}
+	Resolve(set.Instances, fsys)
+	// Problems in list order, one per instance (postmulti's conflicts
+	// first: they say it in postmulti's words); skipped instances get the
+	// first as their reason.
+	k := 0
+	for pos := 0; pos <= len(ins); pos++ {
+		if pos > 0 && probs[pos-1] != nil {
+			p := *probs[pos-1]
+			set.Problems = append(set.Problems, p)
+			if p.Postmulti == "" && set.unlisted == nil {
+				set.unlisted = &p
+			}
+			continue
 		}
-		switch {
-		case in != nil:
-			set.listed = append(set.listed, *in)
-		case len(problems) > 0 && problems[0].Postmulti == "" && set.unlisted == nil:
-			set.unlisted = &problems[0]
+		in := &set.Instances[k]
+		if c := conflicts[k]; len(c) > 0 {
+			set.Problems = append(set.Problems, c...)
+			in.Skip, in.Spec = &c[0], Spec{}
+		} else if in.Skip != nil {
+			set.Problems = append(set.Problems, *in.Skip)
 		}
+		k++
 	}
 	return set, nil
 }
@@ -531,13 +513,12 @@ type loader struct {
 	fsys     fs.FS
 	defaults maincf.Defaults
 	workDir  string
-	// exact holds postmulti's claims, keyed by the value as a string;
-	// clean holds ours, keyed by the cleaned value for directories.
-	exact, clean map[string]owner
-	defaultCF    string
-	defaultFile  *maincf.File
-	added        int  // instances claimed after loading (Set.Claim)
-	noMasterCF   bool // Options.NoMasterCF
+	// exact holds postmulti's claims, keyed by the value as a string.
+	exact       map[string]owner
+	defaultCF   string
+	defaultFile *maincf.File
+	added       int  // instances claimed after loading (Set.Claim)
+	noMasterCF  bool // Options.NoMasterCF
 }
 
 // postfixName names dir/file as Postfix's messages name it.
@@ -870,33 +851,31 @@ func (l *loader) where(p Problem) string {
 	return p.Path
 }
 
-// claim registers in's claims, postmulti's way (exact strings, owner
-// "config_directory, parameter", Conflict problems) and ours (cleaned
-// directories and listing positions, Duplicate problems). Postmulti's
-// claims are kept unless one of them conflicts, as postmulti would have
-// kept them; ours only for an instance without a conflict, so that the
-// first owner keeps what it owns.
+// claim registers in's claims postmulti's way (exact strings, owner
+// "config_directory, parameter"), and returns the Conflict problems.
+// Postmulti's claims are kept unless one of them conflicts, as postmulti
+// would have kept them.
 func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
-	var exactP, cleanP []Problem
-	// This instance's claims so far, entered into l's tables at the end:
-	// a few, looked up before those tables.
+	var exactP []Problem
+	// This instance's claims so far, entered into l.exact at the end: a
+	// few, looked up before that table.
 	type held struct {
 		key string
 		o   owner
 	}
-	exact, clean := make([]held, 0, len(claims)), make([]held, 0, len(claims))
-	lookup := func(m map[string]owner, local []held, k string) (owner, bool) {
-		for _, h := range local {
+	exact := make([]held, 0, len(claims))
+	lookup := func(k string) (owner, bool) {
+		for _, h := range exact {
 			if h.key == k {
 				return h.o, true
 			}
 		}
-		o, ok := m[k]
+		o, ok := l.exact[k]
 		return o, ok
 	}
 	for _, c := range claims {
 		me := owner{configDir: in.ConfigDir, param: c.param, position: pos}
-		if o, ok := lookup(l.exact, exact, c.value); ok && o.String() != me.String() {
+		if o, ok := lookup(c.value); ok && o.String() != me.String() {
 			p := l.problemAt(in, pos, c.param)
 			p.Kind = Conflict
 			p.Postmulti = fmt.Sprintf("instance %s, %s=%s conflicts with instance %s=%s", in.ConfigDir, c.param, c.value, o, c.value)
@@ -905,54 +884,13 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 			continue
 		}
 		exact = append(exact, held{c.value, me})
-		if c.param == paramConfigDir {
-			continue // see below
-		}
-		key := c.value
-		if c.param != paramName {
-			key = "dir:" + path.Clean(c.value)
-		}
-		if o, ok := lookup(l.clean, clean, key); ok && (o.position != me.position || o.param != me.param) {
-			p := l.problemAt(in, pos, c.param)
-			p.Kind = Duplicate
-			whose := "instance " + o.configDir
-			switch o.position {
-			case 0:
-				whose = "the default instance"
-			case pos:
-				whose = "this instance"
-			}
-			p.Err = fmt.Errorf("%s: %s %s is also the %s of %s", l.where(p), c.param, c.value, o.param, whose)
-			cleanP = append(cleanP, p)
-			continue
-		}
-		clean = append(clean, held{key, me})
-	}
-	// A config directory listed twice, under any spelling: the cause of
-	// every other clash of this instance, so the only one reported.
-	dirKey := "config:" + path.Clean(in.ConfigDir)
-	if o, ok := l.clean[dirKey]; ok && o.position != pos {
-		p := l.problemAt(in, pos, paramConfigDir)
-		p.Kind = Duplicate
-		if o.position == 0 {
-			p.Err = fmt.Errorf("%s: %s lists the default config directory %s", l.where(p), paramDirs, in.ConfigDir)
-		} else {
-			p.Err = fmt.Errorf("%s: %s lists %s twice (at positions %d and %d)", l.where(p), paramDirs, in.ConfigDir, o.position, pos)
-		}
-		cleanP = []Problem{p}
 	}
 	if len(exactP) == 0 {
 		for _, h := range exact {
 			l.exact[h.key] = h.o
 		}
 	}
-	if len(exactP) == 0 && len(cleanP) == 0 {
-		for _, h := range clean {
-			l.clean[h.key] = h.o
-		}
-		l.clean[dirKey] = owner{configDir: in.ConfigDir, param: paramConfigDir, position: pos}
-	}
-	return append(exactP, cleanP...)
+	return exactP
 }
 
 // problemAt starts a problem about param of in: in its main.cf at the
@@ -970,60 +908,4 @@ func (l *loader) problemAt(in *Instance, pos int, param string) Problem {
 		p.Line = lineOf(in.Config.File, param)
 	}
 	return p
-}
-
-// checkOurs makes the checks postmulti -l does not make but a unit needs.
-func (l *loader) checkOurs(in *Instance) []Problem {
-	var problems []Problem
-	add := func(kind Kind, param string, err error) {
-		p := Problem{ConfigDir: in.ConfigDir, Position: in.Position, Path: in.MainCF, Line: lineOf(in.Config.File, param), Kind: kind}
-		p.Err = fmt.Errorf("%s: %w", l.where(p), err)
-		problems = append(problems, p)
-	}
-	if !strings.HasPrefix(in.ConfigDir, "/") {
-		// Read against Options.WorkDir.
-		p := l.problemAt(in, in.Position, paramConfigDir)
-		p.Kind = RelativePath
-		p.Err = fmt.Errorf("%s: %s lists a relative config directory %q", l.where(p), paramDirs, in.ConfigDir)
-		problems = append(problems, p)
-	}
-	for _, d := range []struct{ param, value string }{{paramQueueDir, in.QueueDir}, {paramDataDir, in.DataDir}} {
-		if !strings.HasPrefix(d.value, "/") {
-			add(RelativePath, d.param, fmt.Errorf("%s %q is not an absolute path", d.param, d.value))
-		}
-	}
-	if in.Name != "" {
-		if !strings.HasPrefix(in.Name, NamePrefix) {
-			add(BadName, paramName, fmt.Errorf("%s %q does not start with %q", paramName, in.Name, NamePrefix))
-		} else if err := ValidateName(in.Name); err != nil {
-			add(BadName, paramName, err)
-		} else if _, err := in.UnitName(); err != nil {
-			add(BadName, paramName, err)
-		}
-	} else if _, err := in.UnitName(); err != nil {
-		add(BadName, paramName, err)
-	}
-	if in.Group != "" {
-		if err := ValidateGroup(in.Group); err != nil {
-			add(BadName, paramGroup, err)
-		}
-	}
-	return problems
-}
-
-// ValidateGroup checks that group can stand, unescaped, in the group target
-// postfix-GROUP.target: letters, digits and ":-_." only, and short enough.
-func ValidateGroup(group string) error {
-	if group == "" {
-		return fmt.Errorf("empty instance group")
-	}
-	for _, c := range []byte(group) {
-		if !isAlnum(c) && !strings.ContainsRune(":-_.", rune(c)) {
-			return fmt.Errorf("instance group %q contains %q, which a systemd unit name cannot carry", group, c)
-		}
-	}
-	if len("postfix-"+group+".target") > maxUnitName {
-		return fmt.Errorf("instance group %q is too long for a unit name", group)
-	}
-	return nil
 }

@@ -134,6 +134,7 @@ func loadInstances() ([]instance.Instance, error) {
 		}
 		insts = append(insts, inst)
 	}
+	instance.Resolve(insts, nil)
 	return insts, nil
 }
 
@@ -153,7 +154,7 @@ func inside(w io.Writer) int {
 	defer sd.Close()
 	units := make([]string, len(insts))
 	for i, inst := range insts {
-		units[i], _ = inst.UnitName()
+		units[i] = inst.Spec.Unit
 	}
 
 	run := func(action string, sdm systemd.Manager) (int, string, error) {

@@ -24,8 +24,11 @@
 //     to visit, that is the fatal error "No matching instances".
 //
 // With a systemd Manager, three actions become jobs on the instance's unit
-// (postfix@NAME.service, see instance.Instance.UnitName), each waited for:
-// start → StartUnit, stop → StopUnit, reload → ReloadUnit. A disabled
+// (postfix@NAME.service, its instance.Spec), each waited for:
+// start → StartUnit, stop → StopUnit, reload → ReloadUnit. An instance that
+// cannot run under systemd (instance.Instance.Runnable: the generator
+// skipped it) is skipped, with the generator's reason, and a unit that
+// systemd knows without its generated drop-in is never started. A disabled
 // instance still gets "postfix check" for start. A master that runs outside
 // systemd's control (its PID file locked while the unit is not active) is
 // stopped or reloaded with postfix(1), with a warning, as upstream would;
@@ -127,7 +130,7 @@ type Runner interface {
 
 // Run carries out "postmulti -p ACTION ARGS…" over insts, which must be the
 // selected instances in start order (default instance first), as
-// instance.Set.Instances lists them.
+// instance.Set.Instances lists them, resolved (instance.Resolve).
 //
 // Per-instance failures (a postfix command's non-zero status, a failed
 // systemd job, an invalid unit name) are reported on opts.Stderr as they

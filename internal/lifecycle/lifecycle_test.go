@@ -14,6 +14,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd/systemdfake"
 )
 
 // log is the ordered record of what a run did: "run ACTION ARGS… @DIR" for
@@ -54,18 +55,35 @@ func envValue(env []string, name string) string {
 // testInstances is a default instance and three secondaries; "b" is
 // disabled.
 func testInstances() []instance.Instance {
-	return []instance.Instance{
-		{Default: true, Enabled: true, ConfigDir: "/etc/postfix", CommandDir: "/usr/sbin", Position: 0},
-		{Name: "postfix-a", Group: "mta", Enabled: true, ConfigDir: "/etc/postfix-a", Position: 1},
-		{Name: "postfix-b", Group: "mta", Enabled: false, ConfigDir: "/etc/postfix-b", Position: 2},
-		{Name: "postfix-c", Enabled: true, ConfigDir: "/etc/postfix-c", Position: 3},
+	return resolved(
+		instance.Instance{Default: true, Enabled: true, ConfigDir: "/etc/postfix", CommandDir: "/usr/sbin", Position: 0},
+		instance.Instance{Name: "postfix-a", Group: "mta", Enabled: true, ConfigDir: "/etc/postfix-a", Position: 1},
+		instance.Instance{Name: "postfix-b", Group: "mta", Enabled: false, ConfigDir: "/etc/postfix-b", Position: 2},
+		instance.Instance{Name: "postfix-c", Enabled: true, ConfigDir: "/etc/postfix-c", Position: 3},
+	)
+}
+
+// resolved returns insts, each with a queue and a data directory named
+// after its config directory unless it has them, as instance.Resolve
+// leaves them: Run needs to know which can run.
+func resolved(insts ...instance.Instance) []instance.Instance {
+	for i := range insts {
+		base := filepath.Base(insts[i].ConfigDir)
+		if insts[i].QueueDir == "" {
+			insts[i].QueueDir = "/var/spool/" + base
+		}
+		if insts[i].DataDir == "" {
+			insts[i].DataDir = "/var/lib/" + base
+		}
 	}
+	instance.Resolve(insts, nil)
+	return insts
 }
 
 type fixture struct {
 	log    *log
 	runner *fakeRunner
-	fake   *systemd.Fake
+	fake   *systemdfake.Fake
 	stderr *bytes.Buffer
 	stdout *bytes.Buffer
 	opts   Options
@@ -81,8 +99,8 @@ func newFixture(withSystemd bool) *fixture {
 	}
 	fx.opts = Options{Runner: fx.runner, Stdout: fx.stdout, Stderr: fx.stderr, Env: []string{"PATH=/usr/bin:/bin", "MAIL_CONFIG=/elsewhere"}}
 	if withSystemd {
-		fx.fake = systemd.NewFake()
-		fx.fake.OnJob = func(c systemd.Call) { l.add(c.Op + " " + c.Unit) }
+		fx.fake = systemdfake.NewFake()
+		fx.fake.OnJob = func(c systemdfake.Call) { l.add(c.Op + " " + c.Unit) }
 		fx.opts.Systemd = fx.fake
 	}
 	return fx
@@ -91,7 +109,7 @@ func newFixture(withSystemd bool) *fixture {
 // activate marks every test instance's unit active, as after a boot.
 func (fx *fixture) activate(insts []instance.Instance) {
 	for _, i := range insts {
-		u, _ := i.UnitName()
+		u := i.Spec.Unit
 		fx.fake.Set(systemd.UnitStatus{Name: u, LoadState: "loaded", ActiveState: "active", SubState: "running"})
 	}
 }
@@ -183,7 +201,7 @@ func TestRunMatrix(t *testing.T) {
 						unit := "postfix@postfix-x.service"
 						fx := newFixture(withSD)
 						if withSD {
-							fx.activate([]instance.Instance{inst})
+							fx.activate(resolved(inst))
 						}
 						ranAction := action
 						if action == "start" && !enabled {
@@ -200,7 +218,7 @@ func TestRunMatrix(t *testing.T) {
 								fx.runner.status[ranAction+" /etc/postfix-x"] = 1
 							}
 						}
-						code, err := Run(context.Background(), action, nil, []instance.Instance{inst}, fx.opts)
+						code, err := Run(context.Background(), action, nil, resolved(inst), fx.opts)
 
 						if !enabled && slices.Contains(needRunning, action) {
 							if !errors.Is(err, ErrNoMatchingInstances) || code != 1 || len(fx.log.events) != 0 {
@@ -350,7 +368,7 @@ func TestFailuresContinue(t *testing.T) {
 	t.Run("bus", func(t *testing.T) {
 		fx := newFixture(true)
 		fx.activate(insts)
-		fx.fake.Fail(systemd.OpStop, "postfix@postfix-c.service", systemd.ErrFakeBus())
+		fx.fake.Fail(systemd.OpStop, "postfix@postfix-c.service", systemdfake.ErrFakeBus())
 		code, err := Run(context.Background(), "stop", nil, insts, fx.opts)
 		if err != nil || code != 1 {
 			t.Fatalf("Run = %d, %v; want 1, nil", code, err)
@@ -394,11 +412,11 @@ func TestNoMatchingInstances(t *testing.T) {
 }
 
 func TestUnitNames(t *testing.T) {
-	insts := []instance.Instance{
-		{Enabled: true, ConfigDir: "/etc/postfix-nameless"},
-		{Name: "bad name", Enabled: true, ConfigDir: "/etc/postfix-bad"},
-		{Name: "postfix-ok", Enabled: true, ConfigDir: "/etc/postfix-ok"},
-	}
+	insts := resolved(
+		instance.Instance{Enabled: true, ConfigDir: "/etc/postfix-nameless"},
+		instance.Instance{Name: "bad name", Enabled: true, ConfigDir: "/etc/postfix-bad"},
+		instance.Instance{Name: "postfix-ok", Enabled: true, ConfigDir: "/etc/postfix-ok"},
+	)
 	fx := newFixture(true)
 	code, err := Run(context.Background(), "start", nil, insts, fx.opts)
 	if err != nil || code != 1 {
@@ -408,7 +426,7 @@ func TestUnitNames(t *testing.T) {
 	if !slices.Equal(fx.log.events, want) {
 		t.Errorf("events %q, want %q", fx.log.events, want)
 	}
-	if !strings.Contains(fx.stderr.String(), `postmulti: error: start: no systemd unit for instance bad name:`) {
+	if !strings.Contains(fx.stderr.String(), `postmulti: error: start: skipping instance bad name, which has no systemd unit: /etc/postfix-bad/main.cf: instance name "bad name" contains ' ', which a systemd unit name cannot carry`) {
 		t.Errorf("stderr %q", fx.stderr)
 	}
 }
@@ -418,7 +436,7 @@ func TestCancel(t *testing.T) {
 	fx := newFixture(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fx.fake.OnJob = func(c systemd.Call) {
+	fx.fake.OnJob = func(c systemdfake.Call) {
 		fx.log.add(c.Op + " " + c.Unit)
 		if c.Unit == "postfix@postfix-a.service" {
 			cancel()
@@ -483,11 +501,11 @@ func TestMasterOutsideSystemd(t *testing.T) {
 	inst := instance.Instance{Name: "postfix-out", Enabled: true, ConfigDir: "/etc/postfix-out", QueueDir: q}
 	lockedPIDFile(t, q, 777)
 	unit := "postfix@postfix-out.service"
-	status := systemd.Call{Op: systemd.OpStatus, Unit: unit}
+	status := systemdfake.Call{Op: systemdfake.OpStatus, Unit: unit}
 
 	t.Run("stop", func(t *testing.T) {
 		fx := newFixture(true)
-		code, err := Run(context.Background(), "stop", nil, []instance.Instance{inst}, fx.opts)
+		code, err := Run(context.Background(), "stop", nil, resolved(inst), fx.opts)
 		if code != 0 || err != nil {
 			t.Fatalf("Run = %d, %v", code, err)
 		}
@@ -505,13 +523,13 @@ func TestMasterOutsideSystemd(t *testing.T) {
 	t.Run("stop fails", func(t *testing.T) {
 		fx := newFixture(true)
 		fx.runner.status["stop /etc/postfix-out"] = 1
-		if code, err := Run(context.Background(), "stop", nil, []instance.Instance{inst}, fx.opts); code != 1 || err != nil {
+		if code, err := Run(context.Background(), "stop", nil, resolved(inst), fx.opts); code != 1 || err != nil {
 			t.Fatalf("Run = %d, %v; want 1", code, err)
 		}
 	})
 	t.Run("reload", func(t *testing.T) {
 		fx := newFixture(true)
-		code, err := Run(context.Background(), "reload", nil, []instance.Instance{inst}, fx.opts)
+		code, err := Run(context.Background(), "reload", nil, resolved(inst), fx.opts)
 		if code != 0 || err != nil {
 			t.Fatalf("Run = %d, %v; stderr %s", code, err, fx.stderr)
 		}
@@ -522,7 +540,7 @@ func TestMasterOutsideSystemd(t *testing.T) {
 	})
 	t.Run("start", func(t *testing.T) {
 		fx := newFixture(true)
-		code, err := Run(context.Background(), "start", nil, []instance.Instance{inst}, fx.opts)
+		code, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts)
 		if code != 1 || err != nil {
 			t.Fatalf("Run = %d, %v", code, err)
 		}
@@ -539,7 +557,7 @@ func TestMasterOutsideSystemd(t *testing.T) {
 		t.Run(action+" tracked", func(t *testing.T) {
 			fx := newFixture(true)
 			fx.fake.Set(systemd.UnitStatus{Name: unit, LoadState: "loaded", ActiveState: "active", SubState: "running", MainPID: 777})
-			code, err := Run(context.Background(), action, nil, []instance.Instance{inst}, fx.opts)
+			code, err := Run(context.Background(), action, nil, resolved(inst), fx.opts)
 			if code != 0 || err != nil || fx.stderr.Len() != 0 {
 				t.Fatalf("Run = %d, %v, %q", code, err, fx.stderr)
 			}
@@ -550,8 +568,8 @@ func TestMasterOutsideSystemd(t *testing.T) {
 	}
 	t.Run("status unreadable", func(t *testing.T) {
 		fx := newFixture(true)
-		fx.fake.Fail(systemd.OpStatus, unit, systemd.ErrFakeBus())
-		code, err := Run(context.Background(), "start", nil, []instance.Instance{inst}, fx.opts)
+		fx.fake.Fail(systemdfake.OpStatus, unit, systemdfake.ErrFakeBus())
+		code, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts)
 		if code != 0 || err != nil {
 			t.Fatalf("Run = %d, %v", code, err)
 		}
@@ -600,14 +618,14 @@ func TestStatusDisagreements(t *testing.T) {
 			tt.unit.Name = unit
 			fx.fake.Set(tt.unit)
 			fx.runner.status["status /etc/postfix-s"] = tt.status
-			code, err := Run(context.Background(), "status", nil, []instance.Instance{inst}, fx.opts)
+			code, err := Run(context.Background(), "status", nil, resolved(inst), fx.opts)
 			if err != nil || code != tt.status {
 				t.Fatalf("Run = %d, %v; want upstream's %d", code, err, tt.status)
 			}
 			if got := fx.stderr.String(); got != tt.want {
 				t.Errorf("stderr\n got %q\nwant %q", got, tt.want)
 			}
-			if calls := fx.fake.Recorded(); len(calls) != 1 || calls[0] != (systemd.Call{Op: systemd.OpStatus, Unit: unit}) {
+			if calls := fx.fake.Recorded(); len(calls) != 1 || calls[0] != (systemdfake.Call{Op: systemdfake.OpStatus, Unit: unit}) {
 				t.Errorf("systemd calls %v", calls)
 			}
 		})
@@ -615,15 +633,15 @@ func TestStatusDisagreements(t *testing.T) {
 }
 
 func TestReloadSystemdWith(t *testing.T) {
-	f := systemd.NewFake()
+	f := systemdfake.NewFake()
 	if err := ReloadSystemdWith(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
-	f.Fail(systemd.OpDaemonReload, "", systemd.ErrFakeBus())
+	f.Fail(systemdfake.OpDaemonReload, "", systemdfake.ErrFakeBus())
 	if err := ReloadSystemdWith(context.Background(), f); err == nil || !strings.HasPrefix(err.Error(), "daemon-reload: ") {
 		t.Errorf("err = %v", err)
 	}
-	if got := f.Recorded(); len(got) != 2 || got[0].Op != systemd.OpDaemonReload {
+	if got := f.Recorded(); len(got) != 2 || got[0].Op != systemdfake.OpDaemonReload {
 		t.Errorf("calls %v", got)
 	}
 }
@@ -686,6 +704,7 @@ func BenchmarkRun(b *testing.B) {
 		for i := 1; i < n; i++ {
 			insts = append(insts, instance.Instance{Name: fmt.Sprintf("postfix-%d", i), Enabled: i%3 != 0, ConfigDir: fmt.Sprintf("/etc/postfix-%d", i)})
 		}
+		insts = resolved(insts...)
 		for _, action := range []string{"start", "stop", "flush"} {
 			b.Run(fmt.Sprintf("%s/N=%d", action, n), func(b *testing.B) {
 				for b.Loop() {
@@ -723,12 +742,12 @@ func TestStartReloadsStaleUnits(t *testing.T) {
 			inst := instance.Instance{Name: "postfix-a", Enabled: true, ConfigDir: "/etc/postfix-a", QueueDir: t.TempDir()}
 			tt.unit.Name = "postfix@postfix-a.service"
 			fx.fake.Set(tt.unit)
-			if _, err := Run(context.Background(), "start", nil, []instance.Instance{inst}, fx.opts); err != nil {
+			if _, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts); err != nil {
 				t.Fatal(err)
 			}
 			reloads := 0
 			for _, c := range fx.fake.Calls {
-				if c.Op == systemd.OpDaemonReload {
+				if c.Op == systemdfake.OpDaemonReload {
 					reloads++
 				}
 			}

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postfix-systemd/postfix-instances/generator"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // ErrNoMatchingInstances is upstream's fatal error when no selected
@@ -42,6 +42,9 @@ type runState struct {
 	prog           string
 	postfix        string // absolute path of postfix(1)
 	env            []string
+	// noDropIn holds the units that systemd knows without the generated
+	// drop-in, even after a daemon-reload (syncUnits): never started.
+	noDropIn map[string]bool
 }
 
 func newRun(action string, args []string, insts []instance.Instance, opts Options) *runState {
@@ -120,41 +123,51 @@ func (r *runState) run(ctx context.Context) (int, error) {
 // started from a stale view: an instance added to multi_instance_directories
 // by hand ("postconf -e", not "postmulti -e") has no generated drop-in yet
 // (its unit would run "postfix -c ”" and fail), and a main.cf edited since
-// the last daemon-reload may have moved the instance's directories.
+// the last daemon-reload may have moved the instance's directories. A unit
+// that still has no drop-in afterwards is recorded in noDropIn, and not
+// started.
 func (r *runState) syncUnits(ctx context.Context, insts []instance.Instance) {
-	for _, inst := range insts {
-		if !inst.Enabled {
+	var units []string
+	for i := range insts {
+		if !insts[i].Enabled {
 			continue
 		}
-		u, err := inst.UnitName()
-		if err != nil {
-			continue // reported when the instance is visited
+		if spec, err := insts[i].Runnable(); err == nil {
+			units = append(units, spec.Unit) // else reported when visited
 		}
-		s, err := r.sd.UnitStatus(ctx, u)
-		if err != nil || !stale(s) {
-			continue
+	}
+	stale := ""
+	for _, u := range units {
+		if s, err := r.sd.UnitStatus(ctx, u); err == nil && (s.NeedDaemonReload || lacksDropIn(s)) {
+			stale = u
+			break
 		}
-		if r.opts.Verbose {
-			fmt.Fprintf(r.stderr, "%s: %s: generated configuration is out of date; reloading systemd\n", r.prog, u)
-		}
-		if err := r.sd.Reload(ctx); err != nil {
-			r.msg("warning", "%v", err)
-		}
+	}
+	if stale == "" {
 		return
+	}
+	if r.opts.Verbose {
+		fmt.Fprintf(r.stderr, "%s: %s: generated configuration is out of date; reloading systemd\n", r.prog, stale)
+	}
+	if err := r.sd.Reload(ctx); err != nil {
+		r.msg("warning", "%v", err)
+	}
+	r.noDropIn = map[string]bool{}
+	for _, u := range units {
+		if s, err := r.sd.UnitStatus(ctx, u); err == nil && lacksDropIn(s) {
+			r.noDropIn[u] = true
+		}
 	}
 }
 
-// stale reports a unit whose generated drop-in is missing or older than
-// the configuration it came from.
-func stale(s systemd.UnitStatus) bool {
-	if s.NeedDaemonReload {
-		return true
-	}
+// lacksDropIn reports a loaded unit without its generated drop-in
+// (unit.DropIn): systemd would run the bare template.
+func lacksDropIn(s systemd.UnitStatus) bool {
 	if s.LoadState != "loaded" || s.FragmentPath == "" {
 		return false
 	}
 	for _, p := range s.DropInPaths {
-		if strings.HasSuffix(p, "/"+s.Name+".d/"+generator.DropInName) {
+		if strings.HasSuffix(p, "/"+unit.DropIn(s.Name)) {
 			return false
 		}
 	}
@@ -205,14 +218,21 @@ func (r *runState) msg(level, format string, a ...any) {
 	fmt.Fprintf(r.stderr, "%s: %s: %s\n", r.prog, level, fmt.Sprintf(format, a...))
 }
 
-// unit returns the instance's unit, reporting an error when it has none.
+// unit returns the instance's unit, reporting an error when it has none:
+// the instance is skipped, with the reason for which the generator skipped
+// it (instance.Resolve decided both).
 func (r *runState) unit(inst instance.Instance) (string, bool) {
-	u, err := inst.UnitName()
+	spec, err := inst.Runnable()
 	if err != nil {
-		r.msg("error", "%s: no systemd unit for instance %s: %v", r.action, label(inst), err)
+		r.msg("error", "%s: skipping instance %s, which has no systemd unit: %v", r.action, label(inst), err)
 		return "", false
 	}
-	return u, true
+	if r.action == "start" && r.noDropIn[spec.Unit] {
+		r.msg("error", "not starting %s: systemd has no generated drop-in %s for it, even after a daemon-reload; see \"journalctl -b -t postfix-instance-generator\"",
+			spec.Unit, unit.DropInFile)
+		return "", false
+	}
+	return spec.Unit, true
 }
 
 // outside reports a master that runs for inst while its unit is not
@@ -280,12 +300,12 @@ func (r *runState) unitJob(ctx context.Context, inst instance.Instance) bool {
 // things differently. The exit status is upstream's.
 func (r *runState) status(ctx context.Context, inst instance.Instance) bool {
 	ok := r.postfixCmd(ctx, inst, "status")
-	u, err := inst.UnitName()
+	spec, err := inst.Runnable()
 	if err != nil {
 		r.msg("warning", "instance %s has no systemd unit: %v", label(inst), err)
 		return ok
 	}
-	s, err := r.sd.UnitStatus(ctx, u)
+	s, err := r.sd.UnitStatus(ctx, spec.Unit)
 	if err != nil {
 		r.msg("warning", "cannot read systemd's view: %v", err)
 		return ok

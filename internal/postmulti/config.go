@@ -139,10 +139,68 @@ func (r *runner) loadAll() error {
 		return refusal(err)
 	}
 	r.list = nil
+	r.runnable = map[*instance.Instance]bool{}
 	for i := range view {
 		r.list = append(r.list, &view[i])
+		r.runnable[&view[i]] = view[i].Skip == nil
 	}
 	return nil
+}
+
+// refuseUnrunnable is our check before an -e action writes: the
+// instances as the action leaves them (r.list, target changed or added)
+// go through instance.Resolve, the generator's own decision, and the
+// action is refused when the target, or an instance that could run
+// before, could not run afterwards: the generator would skip it, and the
+// daemon-reload after the change would take it out of boot at once.
+// Upstream has no such check; its own refusals come first.
+func (r *runner) refuseUnrunnable(target *instance.Instance) error {
+	list := make([]instance.Instance, len(r.list))
+	for i, ip := range r.list {
+		list[i] = *ip
+	}
+	instance.Resolve(list, os.DirFS(r.path("/")))
+	for i, ip := range r.list {
+		if list[i].Skip == nil || ip != target && !r.runnable[ip] {
+			continue
+		}
+		reason := error(list[i].Skip)
+		if u := errors.Unwrap(list[i].Skip.Err); u != nil {
+			reason = u
+		}
+		return fatalf("Instance %s would not run under systemd (postfix-instance-generator would skip it): %v", ip.ConfigDir, reason)
+	}
+	return nil
+}
+
+// sameDir reports whether the config directories a and b are one: equal
+// once cleaned, or the same file.
+func (r *runner) sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, err := os.Stat(r.path(a))
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(r.path(b))
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// configDirOwner is who already has dir as config directory: upstream's
+// claim (the same string), else an instance whose config directory is the
+// same directory (sameDir), which upstream misses ("/etc//postfix" is
+// "/etc/postfix"). The owner is in upstream's words: "DIR, config_directory".
+func (r *runner) configDirOwner(dir string) (owner, value string, ok bool) {
+	if o, ok := r.pc.set.Owner(dir); ok {
+		return o, dir, true
+	}
+	for _, ip := range r.list {
+		if r.sameDir(dir, ip.ConfigDir) {
+			return ip.ConfigDir + ", config_directory", ip.ConfigDir, true
+		}
+	}
+	return "", "", false
 }
 
 // loadInstance is upstream's load_instance for -e import: what

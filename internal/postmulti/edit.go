@@ -254,7 +254,8 @@ func (r *runner) editInstanceMainCF(st *editState, dir string, fn func(f *maincf
 	if st.dry {
 		return nil
 	}
-	if st.primary != nil && dir == r.pc.configDir {
+	if st.primary != nil && r.sameDir(dir, r.pc.configDir) {
+		// Under its lock already: a second Edit would wait for ever.
 		return fn(st.primary)
 	}
 	path := strings.TrimSuffix(dir, "/") + "/main.cf"

@@ -65,6 +65,9 @@ func (r *runner) runCreate(st *editState, o CreateOptions) error {
 	if err := r.checkInitialized(); err != nil {
 		return err
 	}
+	if err := r.refuseUnrunnable(nw); err != nil {
+		return err
+	}
 	if !isFile(r.path(nw.ConfigDir+"/main.cf")) || !isFile(r.path(nw.ConfigDir+"/master.cf")) {
 		if err := r.createFiles(st, nw, o.Import); err != nil {
 			return err
@@ -128,8 +131,8 @@ func (r *runner) newParameters(nw *instance.Instance, o CreateOptions, action st
 			return err
 		}
 	}
-	if owner, ok := r.pc.set.Owner(nw.ConfigDir); ok {
-		return fatalf("new %s=%s is already in use by instance %s=%s", "config_directory", nw.ConfigDir, owner, nw.ConfigDir)
+	if owner, value, ok := r.configDirOwner(nw.ConfigDir); ok {
+		return fatalf("new %s=%s is already in use by instance %s=%s", "config_directory", nw.ConfigDir, owner, value)
 	}
 	if o.Import {
 		in, err := r.loadInstance(nw.ConfigDir)

@@ -10,7 +10,8 @@ type EnableOptions struct {
 
 // runEnable is -e enable / -e disable: set multi_instance_enable in the
 // selected instance's main.cf (the default instance may be selected with
-// "-i -").
+// "-i -"). Enabling an instance that cannot run under systemd is refused
+// (refuseUnrunnable).
 func (r *runner) runEnable(st *editState, o EnableOptions) error {
 	t, err := r.loadTarget(st, o.Selection, false)
 	if err != nil {
@@ -22,6 +23,9 @@ func (r *runner) runEnable(st *editState, o EnableOptions) error {
 	v := "no"
 	if o.Enable {
 		v = "yes"
+		if err := r.refuseUnrunnable(t); err != nil {
+			return err
+		}
 	}
 	return r.editInstanceMainCF(st, t.ConfigDir, func(f *maincf.File) error {
 		return setf(f, "multi_instance_enable", v)
@@ -36,7 +40,9 @@ type AssignOptions struct {
 
 // runAssign is -e assign: give the selected instance a new name (-I, "-"
 // for none) or group (-G, "-" for none). Nothing changes, and nothing is
-// checked beyond the names, when both are already as asked.
+// checked beyond the names, when both are already as asked. A name or
+// group with which the instance could not run under systemd is refused
+// (refuseUnrunnable), as is one that upstream finds unsafe.
 func (r *runner) runAssign(st *editState, o AssignOptions) error {
 	t, err := r.loadTarget(st, o.Selection, false)
 	if err != nil {
@@ -54,6 +60,9 @@ func (r *runner) runAssign(st *editState, o AssignOptions) error {
 	}
 	st.flags |= fl
 	if err := r.checkInitialized(); err != nil {
+		return err
+	}
+	if err := r.refuseUnrunnable(t); err != nil {
 		return err
 	}
 	return r.setNames(st)

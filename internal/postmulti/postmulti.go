@@ -57,8 +57,11 @@ type runner struct {
 	environ []string
 	pc      *primaryConfig
 	list    []*instance.Instance // default instance first, then start order
-	opts    *Options
-	quiet   bool // warnings already given by the first pass of an -e action
+	// runnable tells, for each instance of list as read, whether it could
+	// run under systemd (see refuseUnrunnable).
+	runnable map[*instance.Instance]bool
+	opts     *Options
+	quiet    bool // warnings already given by the first pass of an -e action
 }
 
 // Main runs postmulti with the process's own arguments, streams and

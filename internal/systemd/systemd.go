@@ -6,8 +6,8 @@
 //
 // Every job is waited for on a buffered channel; a job result other than
 // "done" is a *JobError naming the unit and the result, with a hint to read
-// the unit's journal. Connect dials the real manager over D-Bus; Fake is a
-// scripted stand-in for tests.
+// the unit's journal. Connect dials the real manager over D-Bus; package
+// systemdfake has a scripted stand-in for tests.
 package systemd
 
 import (

@@ -1,4 +1,8 @@
-package systemd
+// Package systemdfake is a scripted stand-in for systemd's manager, for
+// tests of code that talks to systemd through systemd.Manager: it records
+// every call and plays a small model of unit states (see Fake). Tests that
+// matter also run against the real systemd (internal/harness).
+package systemdfake
 
 import (
 	"context"
@@ -6,6 +10,15 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+)
+
+// The job operations, as recorded in Fake.Calls (systemd's own names).
+const (
+	OpStart  = systemd.OpStart
+	OpStop   = systemd.OpStop
+	OpReload = systemd.OpReload
 )
 
 // Fake operations beyond the job ones, as recorded in Fake.Calls.
@@ -29,7 +42,7 @@ func (c Call) String() string {
 	return c.Op + " " + c.Unit
 }
 
-// Fake is a Manager for tests. It records every call and plays a small
+// Fake is a systemd.Manager for tests. It records every call and plays a small
 // model of systemd: units it has not been told about are loaded template
 // instances, inactive; a successful start makes a unit active, a stop
 // inactive; reloading an inactive unit ends with the job result "invalid",
@@ -40,7 +53,7 @@ type Fake struct {
 	// Calls is every call made, in order.
 	Calls []Call
 	// Units is the state UnitStatus reports and jobs change; nil is fine.
-	Units map[string]UnitStatus
+	Units map[string]systemd.UnitStatus
 	// Results scripts a job result (anything but "done" fails the job,
 	// leaving the unit's state alone) for a start, stop or reload call.
 	Results map[Call]string
@@ -56,11 +69,11 @@ type Fake struct {
 func NewFake() *Fake { return &Fake{} }
 
 // Set records the state of a unit.
-func (f *Fake) Set(s UnitStatus) {
+func (f *Fake) Set(s systemd.UnitStatus) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.Units == nil {
-		f.Units = map[string]UnitStatus{}
+		f.Units = map[string]systemd.UnitStatus{}
 	}
 	f.Units[s.Name] = s
 }
@@ -92,11 +105,11 @@ func (f *Fake) Recorded() []Call {
 	return append([]Call(nil), f.Calls...)
 }
 
-func (f *Fake) state(unit string) UnitStatus {
+func (f *Fake) state(unit string) systemd.UnitStatus {
 	if s, ok := f.Units[unit]; ok {
 		return s
 	}
-	return UnitStatus{Name: unit, LoadState: "loaded", ActiveState: "inactive", SubState: "dead"}
+	return systemd.UnitStatus{Name: unit, LoadState: "loaded", ActiveState: "inactive", SubState: "dead"}
 }
 
 func (f *Fake) job(ctx context.Context, op, unit string) error {
@@ -122,7 +135,7 @@ func (f *Fake) job(ctx context.Context, op, unit string) error {
 		}
 	}
 	if result != "done" {
-		return &JobError{Op: op, Unit: unit, Result: result}
+		return &systemd.JobError{Op: op, Unit: unit, Result: result}
 	}
 	switch op {
 	case OpStart:
@@ -131,7 +144,7 @@ func (f *Fake) job(ctx context.Context, op, unit string) error {
 		s.ActiveState, s.SubState, s.MainPID = "inactive", "dead", 0
 	}
 	if f.Units == nil {
-		f.Units = map[string]UnitStatus{}
+		f.Units = map[string]systemd.UnitStatus{}
 	}
 	f.Units[unit] = s
 	return nil
@@ -147,13 +160,13 @@ func (f *Fake) StopUnit(ctx context.Context, unit string) error { return f.job(c
 func (f *Fake) ReloadUnit(ctx context.Context, unit string) error { return f.job(ctx, OpReload, unit) }
 
 // UnitStatus implements Manager.
-func (f *Fake) UnitStatus(ctx context.Context, unit string) (UnitStatus, error) {
+func (f *Fake) UnitStatus(ctx context.Context, unit string) (systemd.UnitStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{OpStatus, unit}
 	f.Calls = append(f.Calls, c)
 	if err := f.Errs[c]; err != nil {
-		return UnitStatus{Name: unit}, fmt.Errorf("read properties of %s: %w", unit, err)
+		return systemd.UnitStatus{Name: unit}, fmt.Errorf("read properties of %s: %w", unit, err)
 	}
 	return f.state(unit), nil
 }

@@ -1,0 +1,304 @@
+package instance
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
+)
+
+// Spec is what systemd needs to run one instance: its directories, cleaned
+// once ("/etc//postfix-a/" is "/etc/postfix-a"), and its units (see
+// package unit). Resolve makes it; every part that names an instance's unit
+// or files (the generator, postmulti -p, postmulti -e) reads it here.
+type Spec struct {
+	ConfigDir string // config_directory, cleaned
+	QueueDir  string // queue_directory, cleaned
+	DataDir   string // data_directory, cleaned
+	MainCF    string // ConfigDir/main.cf
+
+	Unit        string // postfix@NAME.service
+	DropIn      string // UNIT.d/50-instance.conf, relative to a generator output directory
+	PIDFile     string // QueueDir/pid/master.pid
+	GroupTarget string // postfix-GROUP.target; "" without a multi_instance_group
+}
+
+// Runnable returns the instance's Spec, or why it cannot run under
+// systemd: the generator writes no unit for it, postmulti -p does not
+// start one, postmulti -e refuses to make an instance so. An instance that
+// did not go through Resolve (or Load) cannot run.
+func (in *Instance) Runnable() (Spec, error) {
+	switch {
+	case in.Skip != nil:
+		return Spec{}, *in.Skip
+	case in.Spec.Unit == "":
+		return Spec{}, fmt.Errorf("instance %s: not resolved", in.ConfigDir)
+	}
+	return in.Spec, nil
+}
+
+// Resolve decides, for every instance of list, whether it can run under
+// systemd, and what its units and files are: it sets each instance's Spec,
+// or its Skip. list holds the instances in start order, the default
+// instance first, as Set.Instances holds them. This is the one place where
+// that is decided (Load calls it; so does postmulti -e, on the list it is
+// about to write, before writing it).
+//
+// An instance cannot run when:
+//
+//   - its config, queue or data directory is relative (RelativePath);
+//   - its config or queue directory, which go into unit files, holds a
+//     ".." element or a byte that does not read the same in every unit
+//     setting (BadPath): only letters, digits and "/._-+:@,=~" are written;
+//   - its name or group cannot stand in a unit name, or its unit name is
+//     too long (BadName, see package unit);
+//   - it shares, with an instance before it in list, its config directory,
+//     its unit, or any of its config, queue and data directories with any
+//     directory of the other, shared directories of the default instance
+//     (command_directory, daemon_directory, shlib_directory) included
+//     (Duplicate). Directories are compared cleaned and, when fsys is not
+//     nil and the directory exists there, as files (a symlink or a bind
+//     mount is the directory it shows). The first instance keeps what it
+//     holds.
+//
+// Each skipped instance gets one reason, the first of these: a Problem
+// whose Err names the file (and line) at fault and wraps the reason
+// itself (errors.Unwrap).
+func Resolve(list []Instance, fsys fs.FS) {
+	if len(list) == 0 {
+		return
+	}
+	r := &resolver{owners: make(map[string]owner, 4*len(list)+4), fsys: fsys, def: &list[0]}
+	r.claimShared()
+	for i := range list {
+		in := &list[i]
+		spec, p := r.check(in)
+		if p == nil {
+			p = r.claimAll(in, i, &spec)
+		}
+		in.Skip = p
+		if p != nil {
+			spec = Spec{}
+		}
+		in.Spec = spec
+	}
+}
+
+// resolver holds what Resolve's instances have claimed so far.
+type resolver struct {
+	// owners maps "unit:UNIT", "config:DIR", "dir:DIR" (any directory
+	// role) and "file:DEV:INO" to who holds it; owner.position is the
+	// index in the list (-1 for the shared directories).
+	owners map[string]owner
+	fsys   fs.FS
+	def    *Instance
+}
+
+// claimShared claims the default instance's shared directories.
+func (r *resolver) claimShared() {
+	if r.def.Config == nil {
+		return
+	}
+	for _, param := range []string{paramCommandDir, paramDaemonDir, paramShlibDir} {
+		v, err := r.def.Config.ExpandValue(param)
+		if err != nil || !strings.HasPrefix(v, "/") {
+			continue
+		}
+		o := owner{configDir: r.def.ConfigDir, param: param, position: -1}
+		for _, k := range r.dirKeys(v) {
+			if _, ok := r.owners[k]; !ok {
+				r.owners[k] = o
+			}
+		}
+	}
+}
+
+// problem starts a problem about param of in: in its main.cf at the line
+// that sets it, or, for the config directory of a secondary instance, in
+// the default main.cf at multi_instance_directories.
+func (r *resolver) problem(in *Instance, param string, kind Kind, format string, a ...any) *Problem {
+	p := &Problem{ConfigDir: in.ConfigDir, Position: in.Position, Path: in.MainCF, Kind: kind}
+	if p.Path == "" {
+		p.Path = postfixName(in.ConfigDir, "main.cf")
+	}
+	switch {
+	case param == paramConfigDir && !in.Default:
+		if r.def.Config != nil {
+			p.Path, p.Line = r.def.Config.File.Path, lineOf(r.def.Config.File, paramDirs)
+		} else {
+			p.Path = postfixName(r.def.ConfigDir, "main.cf")
+		}
+	case param != paramConfigDir && in.Config != nil:
+		p.Line = lineOf(in.Config.File, param)
+	}
+	where := p.Path
+	if p.Line > 0 {
+		where = fmt.Sprintf("%s, line %d", p.Path, p.Line)
+	}
+	p.Err = fmt.Errorf("%s: %w", where, fmt.Errorf(format, a...))
+	return p
+}
+
+// check makes the checks of one instance on its own.
+func (r *resolver) check(in *Instance) (Spec, *Problem) {
+	var s Spec
+	for _, d := range []struct {
+		param, value string
+		dst          *string
+		unitFile     bool // written into unit files
+	}{
+		{paramConfigDir, in.ConfigDir, &s.ConfigDir, true},
+		{paramQueueDir, in.QueueDir, &s.QueueDir, true},
+		{paramDataDir, in.DataDir, &s.DataDir, false},
+	} {
+		if !strings.HasPrefix(d.value, "/") {
+			if d.param == paramConfigDir {
+				return s, r.problem(in, d.param, RelativePath, "%s lists a relative config directory %q", paramDirs, d.value)
+			}
+			return s, r.problem(in, d.param, RelativePath, "%s %q is not an absolute path", d.param, d.value)
+		}
+		if d.unitFile {
+			for i := 0; i < len(d.value); i++ {
+				if !safePathByte(d.value[i]) {
+					return s, r.problem(in, d.param, BadPath, "%s %q contains %s, which is not written into unit files", d.param, d.value, unit.QuoteByte(d.value[i]))
+				}
+			}
+			if hasDotDot(d.value) {
+				return s, r.problem(in, d.param, BadPath, "%s %q contains a \"..\" element", d.param, d.value)
+			}
+		}
+		*d.dst = path.Clean(d.value)
+	}
+	s.MainCF = s.ConfigDir + "/main.cf"
+	if s.ConfigDir == "/" {
+		s.MainCF = "/main.cf"
+	}
+	s.PIDFile = unit.PIDFile(s.QueueDir)
+	var err error
+	switch {
+	case in.Default:
+		s.Unit = unit.ForDefault()
+	case in.Name == "":
+		s.Unit, err = unit.ForPath(s.ConfigDir)
+	default:
+		s.Unit, err = unit.ForName(in.Name)
+	}
+	if err != nil {
+		return s, r.problem(in, paramName, BadName, "%v", err)
+	}
+	s.DropIn = unit.DropIn(s.Unit)
+	if in.Group != "" {
+		if s.GroupTarget, err = unit.ForGroup(in.Group); err != nil {
+			return s, r.problem(in, paramGroup, BadName, "%v", err)
+		}
+	}
+	return s, nil
+}
+
+// claimAll claims the instance's config directory, unit and directories,
+// in that order; the first clash is the problem, and then the instance
+// claims nothing.
+func (r *resolver) claimAll(in *Instance, pos int, s *Spec) *Problem {
+	type key struct {
+		k string
+		o owner
+	}
+	var keys []key
+	add := func(param, k string) {
+		keys = append(keys, key{k, owner{configDir: in.ConfigDir, param: param, position: pos}})
+	}
+	add(paramConfigDir, "config:"+s.ConfigDir)
+	add(paramName, "unit:"+s.Unit)
+	for _, d := range []struct{ param, value string }{{paramConfigDir, s.ConfigDir}, {paramQueueDir, s.QueueDir}, {paramDataDir, s.DataDir}} {
+		for _, k := range r.dirKeys(d.value) {
+			add(d.param, k)
+		}
+	}
+	mine := map[string]owner{}
+	for _, k := range keys {
+		o, ok := mine[k.k]
+		if !ok {
+			o, ok = r.owners[k.k]
+		}
+		if !ok {
+			mine[k.k] = k.o
+			continue
+		}
+		if o.position == pos && o.param == k.o.param {
+			continue // the same directory under two spellings of one role
+		}
+		return r.clash(in, pos, k.k, k.o.param, o)
+	}
+	for k, o := range mine {
+		r.owners[k] = o
+	}
+	return nil
+}
+
+// clash is the Duplicate problem of in's param, held as key by o.
+func (r *resolver) clash(in *Instance, pos int, key, param string, o owner) *Problem {
+	whose := "instance " + o.configDir
+	switch o.position {
+	case 0, -1:
+		whose = "the default instance"
+	case pos:
+		whose = "this instance"
+	}
+	value := map[string]string{paramConfigDir: in.ConfigDir, paramQueueDir: in.QueueDir, paramDataDir: in.DataDir}[param]
+	switch {
+	case strings.HasPrefix(key, "config:") && o.position == 0:
+		return r.problem(in, paramConfigDir, Duplicate, "%s lists the default config directory %s", paramDirs, in.ConfigDir)
+	case strings.HasPrefix(key, "config:"):
+		return r.problem(in, paramConfigDir, Duplicate, "%s lists %s twice (also as %s)", paramDirs, in.ConfigDir, o.configDir)
+	case strings.HasPrefix(key, "unit:"):
+		return r.problem(in, paramName, Duplicate, "unit %s is already that of %s (duplicate %s)", strings.TrimPrefix(key, "unit:"), whose, paramName)
+	case strings.HasPrefix(key, "file:"):
+		return r.problem(in, param, Duplicate, "%s %s is the same directory as the %s of %s", param, value, o.param, whose)
+	}
+	return r.problem(in, param, Duplicate, "%s %s is also the %s of %s", param, value, o.param, whose)
+}
+
+// dirKeys are the keys under which a cleaned directory is claimed: its
+// path and, when it exists in fsys, its device and inode.
+func (r *resolver) dirKeys(dir string) []string {
+	keys := []string{"dir:" + path.Clean(dir)}
+	if r.fsys == nil {
+		return keys
+	}
+	if fi, err := fs.Stat(r.fsys, fsName(dir)); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			keys = append(keys, fmt.Sprintf("file:%d:%d", st.Dev, st.Ino))
+		}
+	}
+	return keys
+}
+
+func safePathByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("/._-+:@,=~", c) >= 0
+}
+
+func hasDotDot(p string) bool {
+	for rest := p; rest != ""; {
+		var elem string
+		elem, rest, _ = strings.Cut(rest, "/")
+		if elem == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// Runnable returns the instances that can run, in start order.
+func (s *Set) Runnable() []Instance {
+	out := make([]Instance, 0, len(s.Instances))
+	for _, in := range s.Instances {
+		if in.Skip == nil {
+			out = append(out, in)
+		}
+	}
+	return out
+}

@@ -1,0 +1,222 @@
+// Package unit holds the names of the systemd units that run Postfix
+// instances, and the rules for making them: the one place that says what
+// the template, the drop-in, the umbrella unit, a group target and an
+// instance's unit are called, which instance names and groups can stand in
+// a unit name, how long a unit name may be, and how a nameless instance's
+// config directory is escaped.
+//
+// The generator (which writes the units), the life cycle (which starts
+// them) and the postmulti shim (which refuses what the generator would
+// skip) all name units through this package; package instance decides
+// which instance gets which unit (instance.Resolve).
+//
+//	postfix@.service                      Template: the shipped template
+//	postfix@-.service                     ForDefault: the default instance
+//	postfix@NAME.service                  ForName: a named instance, the name unescaped
+//	postfix@ESCAPED-PATH.service          ForPath: a nameless instance (systemd-escape --path)
+//	postfix@NAME.service.d/50-instance.conf   DropIn: the generated drop-in
+//	postfix-GROUP.target                  ForGroup: one per multi_instance_group
+//	postfix.service                       Umbrella: every enabled instance
+//	QUEUE/pid/master.pid                  PIDFile: the master's PID file
+package unit
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Names that are part of the public interface.
+const (
+	// Template is the shipped template every instance unit instantiates.
+	Template = "postfix@.service"
+	// Umbrella starts, stops and reloads all enabled instances; its
+	// .wants/ directory is where boot-time wants go.
+	Umbrella = "postfix.service"
+	// DropInFile is the file name of the per-instance drop-in.
+	DropInFile = "50-instance.conf"
+	// PIDFileName is the master's PID file, relative to queue_directory.
+	PIDFileName = "pid/master.pid"
+	// DefaultInstance is the instance string of the default instance.
+	DefaultInstance = "-"
+)
+
+// MaxName is the longest unit name this package makes: systemd's
+// UNIT_NAME_MAX and the file-name limit NAME_MAX are both 255, and a unit
+// name must also fit, as a directory name, with the longest suffix the
+// generator appends to one (".wants", for a group target; an instance unit
+// gets ".d"). One limit for every unit: 255 - len(".wants").
+const MaxName = 255 - len(".wants")
+
+// ForDefault returns the default instance's unit, postfix@-.service.
+func ForDefault() string { return instanceUnit(DefaultInstance) }
+
+// ForName returns the unit of the instance named name: postfix@NAME.service,
+// the name kept as it is, never escaped. The error says why name cannot
+// stand in a unit name (see ValidateName).
+func ForName(name string) (string, error) {
+	if err := ValidateName(name); err != nil {
+		return "", err
+	}
+	return instanceUnit(name), nil
+}
+
+// ForPath returns the unit of a nameless instance, addressed by its config
+// directory dir as systemd-escape --path writes it (after cleaning: dir
+// must be absolute, without ".." elements).
+func ForPath(dir string) (string, error) {
+	if !strings.HasPrefix(dir, "/") {
+		return "", fmt.Errorf("nameless instance has a relative config directory %q", dir)
+	}
+	if hasDotDot(dir) {
+		return "", fmt.Errorf("config directory %q contains a \"..\" element", dir)
+	}
+	u := instanceUnit(EscapePath(dir))
+	if len(u) > MaxName {
+		return "", fmt.Errorf("unit name %s for nameless instance %s is longer than %d characters", u, dir, MaxName)
+	}
+	return u, nil
+}
+
+// ForGroup returns the group target postfix-GROUP.target; the error says
+// why group cannot stand in a unit name (see ValidateGroup).
+func ForGroup(group string) (string, error) {
+	if err := ValidateGroup(group); err != nil {
+		return "", err
+	}
+	return groupTarget(group), nil
+}
+
+// DropIn returns the path of unit's generated drop-in, relative to a
+// generator output directory: UNIT.d/50-instance.conf.
+func DropIn(unit string) string { return unit + ".d/" + DropInFile }
+
+// PIDFile returns the master's PID file for a queue directory.
+func PIDFile(queueDir string) string { return path.Join(queueDir, PIDFileName) }
+
+func instanceUnit(inst string) string { return "postfix@" + inst + ".service" }
+func groupTarget(group string) string { return "postfix-" + group + ".target" }
+
+// ValidateName checks that name can stand, unescaped, as the instance part
+// of a unit name: letters, digits and ":-_." only (systemd's instance
+// characters less the backslash, which would read as an escape), not "-"
+// alone (that is the default instance), not starting with a dot, and short
+// enough (MaxName). It does not require the "postfix-" prefix: upstream
+// postmulti manages an instance named otherwise and enforces the prefix
+// only when it assigns a name.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("empty instance name")
+	case name == DefaultInstance:
+		return fmt.Errorf("instance name %q is reserved for the default instance", name)
+	case name[0] == '.':
+		return fmt.Errorf("instance name %q starts with a dot", name)
+	}
+	if i := badByte(name); i >= 0 {
+		return fmt.Errorf("instance name %q contains %s, which a systemd unit name cannot carry", name, QuoteByte(name[i]))
+	}
+	if u := instanceUnit(name); len(u) > MaxName {
+		return fmt.Errorf("instance name %q is too long: its unit name would have %d characters, at most %d", name, len(u), MaxName)
+	}
+	return nil
+}
+
+// ValidateGroup checks that group can stand, unescaped, in the group
+// target postfix-GROUP.target: letters, digits and ":-_." only, and short
+// enough (MaxName).
+func ValidateGroup(group string) error {
+	if group == "" {
+		return fmt.Errorf("empty instance group")
+	}
+	if i := badByte(group); i >= 0 {
+		return fmt.Errorf("instance group %q contains %s, which a systemd unit name cannot carry", group, QuoteByte(group[i]))
+	}
+	if u := groupTarget(group); len(u) > MaxName {
+		return fmt.Errorf("instance group %q is too long: its target %s would have %d characters, at most %d", group, u, len(u), MaxName)
+	}
+	return nil
+}
+
+// badByte returns the index of the first byte of s that cannot stand
+// unescaped in a unit name's instance part, or -1.
+func badByte(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && !strings.ContainsRune(":-_.", rune(c)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// QuoteByte quotes one byte for a message: 'c' for printable ASCII,
+// otherwise '\xNN' as systemd-escape writes it (a byte of a UTF-8
+// sequence is not a character on its own: 'é' begins with '\xc3', never
+// 'Ã').
+func QuoteByte(c byte) string {
+	if c > ' ' && c < 0x7f && c != '\'' && c != '\\' {
+		return "'" + string(rune(c)) + "'"
+	}
+	switch c {
+	case ' ':
+		return "' '"
+	case '\'':
+		return `'\''`
+	case '\\':
+		return `'\\'`
+	}
+	return fmt.Sprintf(`'\x%02x'`, c)
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func hasDotDot(p string) bool {
+	for rest := p; rest != ""; {
+		var elem string
+		elem, rest, _ = strings.Cut(rest, "/")
+		if elem == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// EscapePath escapes an absolute path as systemd-escape --path does
+// (unit_name_path_escape): the path simplified ("." elements and repeated
+// or trailing slashes dropped), "/" becomes "-", bytes other than letters,
+// digits, ":_." become \xNN, a leading "." too; the root directory is "-".
+// A path with ".." elements is not simplified (systemd-escape refuses it).
+func EscapePath(p string) string {
+	parts := strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
+	parts = slicesDeleteDot(parts)
+	if len(parts) == 0 {
+		return "-"
+	}
+	var b strings.Builder
+	for i, part := range parts {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		for j := 0; j < len(part); j++ {
+			c := part[j]
+			if isAlnum(c) || c == ':' || c == '_' || (c == '.' && !(i == 0 && j == 0)) {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
+		}
+	}
+	return b.String()
+}
+
+func slicesDeleteDot(parts []string) []string {
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "." {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package unit
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestNames(t *testing.T) {
+	if got := ForDefault(); got != "postfix@-.service" {
+		t.Errorf("ForDefault() = %q", got)
+	}
+	for _, tc := range []struct {
+		name, want string
+	}{
+		{"postfix-out", "postfix@postfix-out.service"},
+		{"mx-in", "postfix@mx-in.service"}, // no "postfix-" needed: upstream runs it
+		{"a:b_c.d", "postfix@a:b_c.d.service"},
+	} {
+		if got, err := ForName(tc.name); err != nil || got != tc.want {
+			t.Errorf("ForName(%q) = %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+	for _, name := range []string{"", "-", ".x", "postfix-a/../b", "postfix a", `a\x2d`, "postfix-é", strings.Repeat("x", MaxName)} {
+		if got, err := ForName(name); err == nil {
+			t.Errorf("ForName(%q) = %q, want an error", name, got)
+		}
+	}
+	if got, err := ForGroup("mta"); err != nil || got != "postfix-mta.target" {
+		t.Errorf("ForGroup(mta) = %q, %v", got, err)
+	}
+	if got := DropIn("postfix@-.service"); got != "postfix@-.service.d/50-instance.conf" {
+		t.Errorf("DropIn = %q", got)
+	}
+	if got := PIDFile("/var/spool/postfix-a/"); got != "/var/spool/postfix-a/pid/master.pid" {
+		t.Errorf("PIDFile = %q", got)
+	}
+}
+
+// TestOneLengthLimit checks that a name and a group are refused at the same
+// length of their unit, and that what is accepted fits as a directory
+// name with the generator's suffixes.
+func TestOneLengthLimit(t *testing.T) {
+	name := strings.Repeat("n", MaxName-len("postfix@.service"))
+	u, err := ForName(name)
+	if err != nil {
+		t.Fatalf("ForName of the longest name: %v", err)
+	}
+	if len(u+".d") > 255 || len(u) > 255 {
+		t.Errorf("%d-character unit does not fit", len(u))
+	}
+	if _, err := ForName(name + "n"); err == nil {
+		t.Errorf("a name one longer is accepted")
+	}
+	group := strings.Repeat("g", MaxName-len("postfix-.target"))
+	g, err := ForGroup(group)
+	if err != nil {
+		t.Fatalf("ForGroup of the longest group: %v", err)
+	}
+	if len(g+".wants") > 255 {
+		t.Errorf("%s.wants does not fit in a file name", g)
+	}
+	if _, err := ForGroup(group + "g"); err == nil {
+		t.Errorf("a group one longer is accepted")
+	}
+	if _, err := ForPath("/" + strings.Repeat("p", MaxName)); err == nil {
+		t.Errorf("an over-long nameless unit is accepted")
+	}
+}
+
+// TestBytesInMessages checks that a non-ASCII byte is shown as \xNN, as
+// systemd-escape writes it, not as a Latin-1 character.
+func TestBytesInMessages(t *testing.T) {
+	err := ValidateName("postfix-é")
+	if err == nil || !strings.Contains(err.Error(), `contains '\xc3'`) || strings.Contains(err.Error(), "Ã") {
+		t.Errorf("ValidateName(postfix-é) = %v, want it to name the byte '\\xc3'", err)
+	}
+	err = ValidateGroup("mail+relay")
+	if err == nil || !strings.Contains(err.Error(), `contains '+'`) {
+		t.Errorf("ValidateGroup(mail+relay) = %v", err)
+	}
+	for c, want := range map[byte]string{'a': "'a'", ' ': "' '", '\'': `'\''`, 0: `'\x00'`, 0xc3: `'\xc3'`, '\n': `'\x0a'`} {
+		if got := QuoteByte(c); got != want {
+			t.Errorf("QuoteByte(%#x) = %s, want %s", c, got, want)
+		}
+	}
+}
+
+// TestEscapePathMatchesSystemd checks EscapePath against systemd-escape.
+func TestEscapePathMatchesSystemd(t *testing.T) {
+	bin, err := exec.LookPath("systemd-escape")
+	if err != nil {
+		if testing.Short() {
+			t.Skipf("skipping the comparison with systemd-escape, which is not installed: %v", err)
+		}
+		t.Fatalf("systemd-escape not found (install systemd): %v", err)
+	}
+	for _, p := range []string{"/", "/etc/postfix", "/etc/postfix-out/", "//a//b", "/.hidden/x", "/a b/ü",
+		"/x.y/.z", `/back\slash`, "/a:b_c", "/etc/./postfix-a", "/./.x/./y/.", "/etc/postfix-é"} {
+		out, err := exec.Command(bin, "--path", p).Output()
+		if err != nil {
+			t.Fatalf("systemd-escape --path %q: %v", p, err)
+		}
+		if want := strings.TrimSuffix(string(out), "\n"); EscapePath(p) != want {
+			t.Errorf("EscapePath(%q) = %q, systemd-escape says %q", p, EscapePath(p), want)
+		}
+	}
+	if u, err := ForPath("/etc/./postfix-a"); err != nil || u != `postfix@etc-postfix\x2da.service` {
+		t.Errorf("ForPath(/etc/./postfix-a) = %q, %v", u, err)
+	}
+	if _, err := ForPath("/etc/../x"); err == nil {
+		t.Errorf("ForPath accepts a \"..\" element, which systemd-escape refuses")
+	}
+}
