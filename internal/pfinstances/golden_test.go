@@ -6,16 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd/systemdfake"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/* from the output")
@@ -25,14 +26,14 @@ var since = time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC)
 
 // run runs the command with args against root and a fake systemd (nil:
 // systemd is not PID 1), and returns stdout, stderr and the exit status.
-func run(t *testing.T, root string, sd *systemd.Fake, args ...string) (string, string, int) {
+func run(t *testing.T, root string, sd *systemdfake.Fake, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	env := &Env{
 		Stdout: &stdout, Stderr: &stderr, Root: root,
 		Booted:   func() bool { return sd != nil },
 		Location: time.UTC,
-		Alive:    func(pid int) bool { return pid == os.Getpid() },
+		Alive:    func(pid int) bool { return pid == masterPID },
 		Connect: func(context.Context) (systemd.Manager, error) {
 			if sd == nil {
 				t.Fatal("connect to systemd when it is not PID 1")
@@ -89,9 +90,12 @@ func queueTree(t *testing.T) string {
 	return root
 }
 
-// lockPID writes this process's PID into the instance's master.pid and
-// holds an exclusive lock on it, as a running master does, until the test
-// ends.
+// masterPID is the PID lockPID writes; the test's Alive says it exists.
+const masterPID = 4242
+
+// lockPID writes masterPID into the instance's master.pid, as Postfix
+// does (right-aligned in 10 columns), and holds an exclusive lock on it,
+// as a running master does, until the test ends.
 func lockPID(t *testing.T, root, queueDir string) {
 	t.Helper()
 	p := filepath.Join(root, queueDir, "pid/master.pid")
@@ -100,22 +104,20 @@ func lockPID(t *testing.T, root, queueDir string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	if _, err := f.WriteString(strings.Repeat(" ", 10) + itoa(os.Getpid()) + "\n"); err != nil {
+	if _, err := f.WriteString(fmt.Sprintf("%10d\n", masterPID)); err != nil {
 		t.Fatal(err)
 	}
-	// A second open file description: flock locks are per description,
-	// and readMaster opens its own.
+	// flock locks belong to the open file description: readMaster's own
+	// open finds the file locked.
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // healthy is a fake systemd in which the walk-through's enabled
 // instances run.
-func healthy() *systemd.Fake {
-	f := systemd.NewFake()
+func healthy() *systemdfake.Fake {
+	f := systemdfake.NewFake()
 	for i, u := range []string{"postfix@-.service", "postfix@postfix-out.service", "postfix@postfix-in.service"} {
 		f.Set(systemd.UnitStatus{
 			Name: u, LoadState: "loaded", ActiveState: "active", SubState: "running",
@@ -131,7 +133,7 @@ func healthy() *systemd.Fake {
 }
 
 // change modifies one unit of a fake.
-func change(f *systemd.Fake, unit string, fn func(*systemd.UnitStatus)) *systemd.Fake {
+func change(f *systemdfake.Fake, unit string, fn func(*systemd.UnitStatus)) *systemdfake.Fake {
 	s := f.Units[unit]
 	fn(&s)
 	f.Set(s)
@@ -141,7 +143,7 @@ func change(f *systemd.Fake, unit string, fn func(*systemd.UnitStatus)) *systemd
 func TestStatusGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		sd   func() *systemd.Fake
+		sd   func() *systemdfake.Fake
 		args []string
 		code int
 		pids []string // queue directories whose master.pid the test locks (no systemd)
@@ -149,29 +151,29 @@ func TestStatusGolden(t *testing.T) {
 		{name: "healthy", sd: healthy, code: 0},
 		{name: "healthy-group", sd: healthy, args: []string{"-g", "mta"}, code: 0},
 		{name: "healthy-instance", sd: healthy, args: []string{"-i", "in"}, code: 0},
-		{name: "restarted", code: 1, sd: func() *systemd.Fake {
+		{name: "restarted", code: 1, sd: func() *systemdfake.Fake {
 			return change(healthy(), "postfix@postfix-out.service", func(s *systemd.UnitStatus) { s.NRestarts, s.MainPID = 1, 999 })
 		}},
-		{name: "auto-restart", code: 2, sd: func() *systemd.Fake {
+		{name: "auto-restart", code: 2, sd: func() *systemdfake.Fake {
 			return change(healthy(), "postfix@postfix-out.service", func(s *systemd.UnitStatus) {
 				s.ActiveState, s.SubState, s.MainPID, s.Result, s.NRestarts = "activating", "auto-restart", 0, "signal", 3
 			})
 		}},
-		{name: "stale", code: 1, sd: func() *systemd.Fake {
+		{name: "stale", code: 1, sd: func() *systemdfake.Fake {
 			f := change(healthy(), "postfix@postfix-in.service", func(s *systemd.UnitStatus) { s.NeedDaemonReload = true })
 			return change(f, "postfix@postfix-test.service", func(s *systemd.UnitStatus) { s.DropInPaths = nil })
 		}},
-		{name: "down", code: 2, sd: func() *systemd.Fake {
+		{name: "down", code: 2, sd: func() *systemdfake.Fake {
 			return change(healthy(), "postfix@postfix-in.service", func(s *systemd.UnitStatus) {
 				s.ActiveState, s.SubState, s.MainPID = "inactive", "dead", 0
 			})
 		}},
-		{name: "failed", code: 2, sd: func() *systemd.Fake {
+		{name: "failed", code: 2, sd: func() *systemdfake.Fake {
 			return change(healthy(), "postfix@-.service", func(s *systemd.UnitStatus) {
 				s.ActiveState, s.SubState, s.MainPID, s.Result = "failed", "failed", 0, "exit-code"
 			})
 		}},
-		{name: "not-found", code: 2, sd: func() *systemd.Fake {
+		{name: "not-found", code: 2, sd: func() *systemdfake.Fake {
 			return change(healthy(), "postfix@postfix-in.service", func(s *systemd.UnitStatus) {
 				*s = systemd.UnitStatus{Name: s.Name, LoadState: "not-found", ActiveState: "inactive", SubState: "dead"}
 			})
@@ -186,7 +188,7 @@ func TestStatusGolden(t *testing.T) {
 				lockPID(t, root, q)
 			}
 			for _, js := range []bool{false, true} {
-				var sd *systemd.Fake
+				var sd *systemdfake.Fake
 				if tc.sd != nil {
 					sd = tc.sd()
 				}
@@ -205,13 +207,12 @@ func TestStatusGolden(t *testing.T) {
 						t.Errorf("status --json: %v, exit_status %d, want %d", err, doc.ExitStatus, tc.code)
 					}
 				}
-				out = strings.ReplaceAll(out, itoa(os.Getpid()), "$PID")
 				golden(t, "status-"+tc.name+ext, root, out)
 				if sd != nil {
 					// One call for all units.
 					calls := sd.Recorded()
-					if len(calls) != 2 || calls[0].Op != systemd.OpStatuses || calls[1].Op != systemd.OpClose {
-						t.Errorf("systemd calls %v, want one %s and a close", calls, systemd.OpStatuses)
+					if len(calls) != 2 || calls[0].Op != systemdfake.OpStatuses || calls[1].Op != systemdfake.OpClose {
+						t.Errorf("systemd calls %v, want one %s and a close", calls, systemdfake.OpStatuses)
 					}
 				}
 			}

@@ -3,11 +3,9 @@ package pfinstances
 import (
 	"errors"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 
-	"github.com/postfix-systemd/postfix-instances/generator"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 )
 
@@ -66,58 +64,52 @@ type model struct {
 }
 
 // loadModel is the one place this package learns which instances exist,
-// which of them can run under systemd, and their units and files. It
-// asks the instance model and the generator's own rules (it decides
-// nothing itself): the instances Load models and Plan accepts are
-// runnable; the others are listed with the first reason given for them.
+// which of them can run under systemd, and their units and files: it
+// reads them through instance.Load and asks each instance
+// (instance.Instance.Runnable, the single source of truth the generator
+// and postmulti also use) for its Spec or the reason it cannot run. It
+// decides none of that itself.
 func loadModel(fsys fs.FS, configDir string) (*model, error) {
 	set, err := instance.Load(fsys, configDir)
 	if err != nil {
 		return nil, err
 	}
-	_, errs := generator.Plan(set, generator.Options{})
-	planned := map[string]error{}
-	for _, err := range errs {
-		var ie *generator.InstanceError
-		if errors.As(err, &ie) {
-			if _, ok := planned[ie.ConfigDir]; !ok {
-				planned[ie.ConfigDir] = ie.Err
-			}
-		}
-	}
 	m := &model{ConfigDir: configDir}
+	read := map[int]bool{}
 	for i := range set.Instances {
 		in := &set.Instances[i]
+		read[in.Position] = true
 		e := fromInstance(in)
-		if err, ok := planned[in.ConfigDir]; ok {
-			e.Skip = &skip{Kind: "unit", Reason: err.Error(), File: in.MainCF}
+		spec, err := in.Runnable()
+		if err != nil {
+			e.Skip = skipOf(in.ConfigDir, err)
 		} else {
-			e.Unit, _ = in.UnitName()
-			e.DropIn = e.Unit + ".d/" + generator.DropInName
-			e.PIDFile = path.Join(path.Clean(in.QueueDir), "pid/master.pid")
-			if in.Group != "" {
-				e.GroupTarget = "postfix-" + in.Group + ".target"
-			}
+			e.Unit, e.DropIn, e.PIDFile, e.GroupTarget = spec.Unit, spec.DropIn, spec.PIDFile, spec.GroupTarget
 		}
 		m.Entries = append(m.Entries, e)
 	}
-	// Instances Load left out: the first problem of each is its reason.
-	seen := map[int]bool{}
+	// Instances that could not be read are only problems: the first
+	// problem of each is its reason.
 	for _, p := range set.Problems {
-		if p.Position == 0 || seen[p.Position] {
+		if read[p.Position] {
 			continue
 		}
-		seen[p.Position] = true
-		e := entry{Position: p.Position, ConfigDir: p.ConfigDir}
-		if in, _, err := set.Read(p.ConfigDir); err == nil && strings.HasPrefix(p.ConfigDir, "/") {
-			e = fromInstance(in)
-			e.Position = p.Position
-		}
-		e.Skip = &skip{Kind: strings.ReplaceAll(p.Kind.String(), " ", "_"), Reason: reason(p.ConfigDir, p.Err), File: p.Path, Line: p.Line}
-		m.Entries = append(m.Entries, e)
+		read[p.Position] = true
+		m.Entries = append(m.Entries, entry{Position: p.Position, ConfigDir: p.ConfigDir, Skip: skipOf(p.ConfigDir, p)})
 	}
 	slices.SortStableFunc(m.Entries, func(a, b entry) int { return a.Position - b.Position })
 	return m, nil
+}
+
+// skipOf describes why an instance cannot run; err is an instance.Problem
+// (or wraps one).
+func skipOf(dir string, err error) *skip {
+	s := &skip{Kind: "unknown", Reason: reason(dir, err)}
+	var p instance.Problem
+	if errors.As(err, &p) {
+		s.Kind, s.File, s.Line = strings.ReplaceAll(p.Kind.String(), " ", "_"), p.Path, p.Line
+	}
+	return s
 }
 
 func fromInstance(in *instance.Instance) entry {

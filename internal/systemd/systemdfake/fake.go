@@ -202,7 +202,7 @@ func ErrFakeBus() error { return errFakeBus }
 const OpStatuses = "statuses"
 
 // UnitStatuses implements Manager.
-func (f *Fake) UnitStatuses(ctx context.Context, units []string) ([]UnitStatus, error) {
+func (f *Fake) UnitStatuses(ctx context.Context, units []string) ([]systemd.UnitStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := Call{OpStatuses, strings.Join(units, " ")}
@@ -210,7 +210,7 @@ func (f *Fake) UnitStatuses(ctx context.Context, units []string) ([]UnitStatus, 
 	if err := f.Errs[c]; err != nil {
 		return nil, fmt.Errorf("read properties: %w", err)
 	}
-	out := make([]UnitStatus, len(units))
+	out := make([]systemd.UnitStatus, len(units))
 	for i, u := range units {
 		out[i] = f.state(u)
 	}
