@@ -48,8 +48,9 @@ JSON (--json): one object.
       group_target       postfix-GROUP.target, "" without a group
       runnable           whether the generator writes a unit for it
       skipped            null, or why it cannot run:
-        kind               unreadable, bad_value, conflict, duplicate,
-                           relative_path, bad_name, bad_path, unit
+        kind               unreadable, bad_value, conflict (postmulti refuses
+                           these too), duplicate, relative_path, bad_name,
+                           bad_path, bad_directory
         reason             the message
         file, line         where the cause is (line 0: unknown)
 

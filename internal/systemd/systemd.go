@@ -33,9 +33,9 @@ type Manager interface {
 	// know is not an error: LoadState is then "not-found".
 	UnitStatus(ctx context.Context, unit string) (UnitStatus, error)
 	// UnitStatuses reads the state of many units, in the order given,
-	// each with all of its properties (Unit and Service) in one D-Bus
-	// call, the calls pipelined over the one connection. A unit systemd
-	// does not know has LoadState "not-found".
+	// over the one connection, the calls pipelined: every field but
+	// ExecMainPID, and Result only for a unit that is not active. A unit
+	// systemd does not know has LoadState "not-found".
 	UnitStatuses(ctx context.Context, units []string) ([]UnitStatus, error)
 	// Reload is "systemctl daemon-reload": generators run again and unit
 	// files are re-read. It returns once the reload has finished.
