@@ -10,6 +10,7 @@ package pfinstances
 //   - a master killed with SIGKILL is restarted by systemd and counted
 //     (n_restarts 1, a new main PID); exit 1, the instance "attention";
 //   - a stopped enabled instance is "down"; exit 2;
+//   - a main.cf newer than the last daemon-reload makes its unit stale;
 //   - with --root / (systemd not asked), the PID files say the same.
 //
 // One container; the steps build on each other.
@@ -177,6 +178,23 @@ func TestSystemd(t *testing.T) {
 			t.Errorf("status -i -: exit %d, want 0", code)
 		}
 		t.Logf("postfix-instances status:\n%s", textStatus(t, c))
+	})
+
+	step(t, "a main.cf changed since the last daemon-reload makes the unit stale", func(t *testing.T) {
+		unit := walkUnits[1].unit
+		// The generated drop-in names main.cf as SourcePath=: systemd
+		// compares its modification time with when it loaded the unit.
+		c.Run("touch", "-d", "+1 minute", "/etc/postfix-out/main.cf")
+		doc, _ := status(t, c, "-i", "out")
+		r := rowOf(t, doc, unit)
+		if !r.UnitState.NeedDaemonReload || r.Status != rowAttention || !strings.Contains(strings.Join(r.Notes, "\n"), "daemon-reload") {
+			t.Errorf("%s: %+v, status %s, notes %q; want need_daemon_reload, attention, a daemon-reload hint", unit, r.UnitState, r.Status, r.Notes)
+		}
+		c.DaemonReload()
+		doc, _ = status(t, c, "-i", "out")
+		if r := rowOf(t, doc, unit); r.UnitState.NeedDaemonReload {
+			t.Errorf("%s still needs a daemon-reload after one: %+v", unit, r.UnitState)
+		}
 	})
 
 	step(t, "without systemd (--root /) the PID files tell the same", func(t *testing.T) {
