@@ -1,34 +1,39 @@
 // Package instance builds the model of a host's Postfix instances: the
 // default instance and, in multi_instance_directories order, every
-// secondary one, each with its name, group, enable flag and directories.
+// secondary one, each with its name, group, enable flag and directories,
+// and decides which of them can run under systemd and as which units.
 //
 // Load reads exactly what postmulti(1) reads, with the same meaning: the
 // default main.cf, then for each directory listed in the default
 // instance's multi_instance_directories the values of
 // "postconf -xc DIR queue_directory data_directory multi_instance_name
 // multi_instance_group multi_instance_enable", computed in-process. It
-// applies postmulti's own checks (an unreadable or malformed main.cf, a
-// multi_instance_enable that is neither yes nor no, a name or directory
-// claimed by two instances, a secondary queue or data directory equal to a
-// shared one) and some of ours that postmulti does not make but that a
-// systemd unit needs (a directory listed twice or the default directory
-// listed as a secondary, a relative path, a name without the "postfix-"
-// prefix, a name or group that cannot stand in a unit name).
+// applies postmulti's own checks of the list (an unreadable or malformed
+// main.cf, a multi_instance_enable that is neither yes nor no, a name or
+// directory claimed by two instances as the same string), then Resolve.
+//
+// Resolve is the one place that decides, for each instance, whether it
+// can run under systemd, and its Spec: cleaned config, queue and data
+// directories, unit, drop-in, PID file and group target (names from
+// package unit). An instance that cannot run keeps its place in
+// Set.Instances with the reason in Instance.Skip: the generator writes
+// no unit for it, postmulti -p skips it with that reason, postmulti -e
+// refuses to make an instance so. Set.Instances is the one list, runnable
+// and skipped instances told apart (Instance.Runnable, Set.Runnable).
 //
 // Load never lets one bad instance hide the others: problems are collected
-// per instance and returned beside the instances that are fine. Only a
-// problem of the default instance, without which there is nothing to
-// model, is an error.
+// per instance (Set.Problems, one per instance) beside the instances.
+// Only a problem of the default instance on which postmulti itself
+// stops, without which there is nothing to model, is an error.
 //
-// This is the one port of postmulti's instance loading: the postmulti
-// shim (internal/postmulti) reads through LoadWith, which also makes
-// postmulti's start-up check of the shared directories, and gives what
-// the shim needs to say what postmulti says where it says it: the fatal
-// message of the first problem (Problem.Postmulti, SharedRefused,
-// Refused), the warnings and errors of the postconf runs with which
-// postmulti reads each instance (Postconf, Read), the claim table that
-// -e create, import and assign extend (Claim, ClaimName, Owner) and -i/-g
-// selection (Instance.Matches, Instance.InGroup).
+// The postmulti shim (internal/postmulti) reads through LoadWith, which
+// also makes postmulti's start-up check of the shared directories and
+// keeps what the shim needs to say what postmulti says where it says it:
+// the fatal message of the first problem (Problem.Postmulti,
+// SharedRefused, Refused), the warnings and errors of the postconf runs
+// with which postmulti reads each instance (Postconf, Read), and -i/-g
+// selection (Instance.Matches, Instance.InGroup). The claim table that
+// -e create, import and assign extend is the shim's own.
 package instance
 
 import (
@@ -299,43 +304,6 @@ func (s *Set) Read(dir string) (*Instance, []Message, error) {
 	return in, said, nil
 }
 
-// Owner returns who claimed value, a name or a directory, in postmulti's
-// words ("CONFIG_DIRECTORY, PARAMETER"); false when nobody did. Only for
-// a Set that Load made.
-func (s *Set) Owner(value string) (string, bool) {
-	o, ok := s.l.exact[value]
-	return o.String(), ok
-}
-
-// Claim is postmulti's claim_instance_attributes for an instance that
-// joins the set (postmulti -e create, -e import): its name and its config,
-// queue and data directories must be nobody else's. A new instance
-// (neither Default nor with a Position) gets a Position after every
-// listed one. The error is the Problem (Conflict) postmulti stops with.
-// Only for a Set that Load made.
-func (s *Set) Claim(in *Instance) error {
-	return s.claim(in, instanceClaims(in))
-}
-
-// ClaimName is the claim of postmulti's -I: name, given to in, must be
-// nobody else's (see Claim).
-func (s *Set) ClaimName(in *Instance, name string) error {
-	return s.claim(in, []claim{{paramName, name}})
-}
-
-func (s *Set) claim(in *Instance, claims []claim) error {
-	if !in.Default && in.Position == 0 {
-		s.l.added++
-		in.Position = len(s.Directories) + s.l.added
-	}
-	for _, p := range s.l.claim(in, in.Position, claims) {
-		if p.Postmulti != "" {
-			return p
-		}
-	}
-	return nil
-}
-
 // Default returns the default instance, which Load always models.
 func (s *Set) Default() *Instance { return &s.Instances[0] }
 
@@ -517,7 +485,6 @@ type loader struct {
 	exact       map[string]owner
 	defaultCF   string
 	defaultFile *maincf.File
-	added       int  // instances claimed after loading (Set.Claim)
 	noMasterCF  bool // Options.NoMasterCF
 }
 

@@ -725,62 +725,14 @@ func realPostmulti(root string) (string, int) {
 	return strings.ReplaceAll(string(out), "\r\n", "\n"), code
 }
 
-// TestClaims pins the claim table that postmulti -e create, import and
-// assign extend after loading (their messages are checked against the
-// real postmulti by internal/postmulti's differential suite).
-func TestClaims(t *testing.T) {
+// TestRead: postmulti -e import's load_instance.
+func TestRead(t *testing.T) {
 	root := buildTree(t, cases[1])
 	r := func(s string) string { return strings.ReplaceAll(s, "@R", root) }
 	set, err := loadLikePostmulti(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for value, want := range map[string]string{
-		r("@R/etc/postfix-a"): r("@R/etc/postfix-a, config_directory"),
-		"/var/spool/postfix":  "/etc/postfix, queue_directory",
-		"/usr/sbin":           "/etc/postfix, command_directory",
-		"postfix-a":           r("@R/etc/postfix-a, multi_instance_name"),
-	} {
-		if got, ok := set.Owner(value); !ok || got != want {
-			t.Errorf("Owner(%q) = %q, %v; want %q", value, got, ok, want)
-		}
-	}
-	if got, ok := set.Owner("/nowhere"); ok {
-		t.Errorf("Owner(/nowhere) = %q", got)
-	}
-	refused := func(err error) string {
-		var p Problem
-		if err == nil {
-			return ""
-		}
-		if !errors.As(err, &p) || p.Kind != Conflict {
-			t.Fatalf("claim error %v is not a Conflict", err)
-		}
-		return p.Postmulti
-	}
-	clash := &Instance{ConfigDir: "/etc/postfix-new", QueueDir: "/var/spool/postfix-a", DataDir: "/var/lib/postfix-new"}
-	if got, want := refused(set.Claim(clash)), r("instance /etc/postfix-new, queue_directory=/var/spool/postfix-a conflicts with instance @R/etc/postfix-a, queue_directory=/var/spool/postfix-a"); got != want {
-		t.Errorf("Claim of a used queue directory: %q, want %q", got, want)
-	}
-	nw := &Instance{Name: "postfix-new", ConfigDir: "/etc/postfix-new", QueueDir: "/var/spool/postfix-new", DataDir: "/var/lib/postfix-new"}
-	if got := refused(set.ClaimName(nw, nw.Name)); got != "" {
-		t.Errorf("ClaimName of a free name: %q", got)
-	}
-	if got := refused(set.Claim(nw)); got != "" || nw.Position <= len(set.Directories) {
-		t.Errorf("Claim of a free instance: %q, position %d", got, nw.Position)
-	}
-	if got, ok := set.Owner("/var/lib/postfix-new"); !ok || got != "/etc/postfix-new, data_directory" {
-		t.Errorf("after Claim, Owner = %q, %v", got, ok)
-	}
-	b := &set.Instances[2]
-	if got, want := refused(set.ClaimName(b, "postfix-new")), r("instance @R/etc/postfix-b, multi_instance_name=postfix-new conflicts with instance /etc/postfix-new, multi_instance_name=postfix-new"); got != want {
-		t.Errorf("ClaimName of a taken name: %q, want %q", got, want)
-	}
-	if got := refused(set.ClaimName(&set.Instances[1], "postfix-a")); got != "" {
-		t.Errorf("ClaimName of the instance's own name: %q", got)
-	}
-
-	// Read: postmulti -e import's load_instance.
 	in, said, err := set.Read(r("@R/etc/postfix-a"))
 	if err != nil || in.Name != "postfix-a" || in.Group != "mta" || !in.Enabled || len(said) != 0 {
 		t.Errorf("Read = %+v, %v, %v", in, said, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -59,10 +60,10 @@ func (in *Instance) Runnable() (Spec, error) {
 //     its unit, or any of its config, queue and data directories with any
 //     directory of the other, shared directories of the default instance
 //     (command_directory, daemon_directory, shlib_directory) included
-//     (Duplicate). Directories are compared cleaned and, when fsys is not
-//     nil and the directory exists there, as files (a symlink or a bind
-//     mount is the directory it shows). The first instance keeps what it
-//     holds.
+//     (Duplicate). Directories are compared cleaned and, for the config
+//     and queue directories when fsys is not nil and the directory exists
+//     there, as files (a symlink or a bind mount is the directory it
+//     shows). The first instance keeps what it holds.
 //
 // Each skipped instance gets one reason, the first of these: a Problem
 // whose Err names the file (and line) at fault and wraps the reason
@@ -203,37 +204,41 @@ func (r *resolver) check(in *Instance) (Spec, *Problem) {
 // claims nothing.
 func (r *resolver) claimAll(in *Instance, pos int, s *Spec) *Problem {
 	type key struct {
-		k string
-		o owner
+		k     string
+		param string
 	}
-	var keys []key
-	add := func(param, k string) {
-		keys = append(keys, key{k, owner{configDir: in.ConfigDir, param: param, position: pos}})
-	}
-	add(paramConfigDir, "config:"+s.ConfigDir)
-	add(paramName, "unit:"+s.Unit)
-	for _, d := range []struct{ param, value string }{{paramConfigDir, s.ConfigDir}, {paramQueueDir, s.QueueDir}, {paramDataDir, s.DataDir}} {
-		for _, k := range r.dirKeys(d.value) {
-			add(d.param, k)
+	keys := make([]key, 0, 8)
+	keys = append(keys, key{"config:" + s.ConfigDir, paramConfigDir}, key{"unit:" + s.Unit, paramName})
+	for _, d := range []struct {
+		param, value string
+		asFile       bool
+	}{{paramConfigDir, s.ConfigDir, true}, {paramQueueDir, s.QueueDir, true}, {paramDataDir, s.DataDir, false}} {
+		keys = append(keys, key{"dir:" + d.value, d.param})
+		if d.asFile {
+			if k, ok := r.fileKey(d.value); ok {
+				keys = append(keys, key{k, d.param})
+			}
 		}
 	}
-	mine := map[string]owner{}
+	for i, k := range keys {
+		o, ok := r.owners[k.k]
+		if !ok {
+			for _, m := range keys[:i] {
+				if m.k == k.k {
+					o, ok = owner{configDir: in.ConfigDir, param: m.param, position: pos}, true
+					break
+				}
+			}
+		}
+		if !ok || o.position == pos && o.param == k.param {
+			continue // free, or the same directory under two spellings of one role
+		}
+		return r.clash(in, pos, k.k, k.param, o)
+	}
 	for _, k := range keys {
-		o, ok := mine[k.k]
-		if !ok {
-			o, ok = r.owners[k.k]
+		if _, ok := r.owners[k.k]; !ok {
+			r.owners[k.k] = owner{configDir: in.ConfigDir, param: k.param, position: pos}
 		}
-		if !ok {
-			mine[k.k] = k.o
-			continue
-		}
-		if o.position == pos && o.param == k.o.param {
-			continue // the same directory under two spellings of one role
-		}
-		return r.clash(in, pos, k.k, k.o.param, o)
-	}
-	for k, o := range mine {
-		r.owners[k] = o
 	}
 	return nil
 }
@@ -265,15 +270,27 @@ func (r *resolver) clash(in *Instance, pos int, key, param string, o owner) *Pro
 // path and, when it exists in fsys, its device and inode.
 func (r *resolver) dirKeys(dir string) []string {
 	keys := []string{"dir:" + path.Clean(dir)}
-	if r.fsys == nil {
-		return keys
-	}
-	if fi, err := fs.Stat(r.fsys, fsName(dir)); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			keys = append(keys, fmt.Sprintf("file:%d:%d", st.Dev, st.Ino))
-		}
+	if k, ok := r.fileKey(dir); ok {
+		keys = append(keys, k)
 	}
 	return keys
+}
+
+// fileKey is the key of dir as a file, "file:DEV:INO", when fsys is set
+// and dir exists there.
+func (r *resolver) fileKey(dir string) (string, bool) {
+	if r.fsys == nil {
+		return "", false
+	}
+	fi, err := fs.Stat(r.fsys, fsName(dir))
+	if err != nil {
+		return "", false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", false
+	}
+	return "file:" + strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10), true
 }
 
 func safePathByte(c byte) bool {

@@ -120,12 +120,13 @@ func loadInstances() ([]instance.Instance, error) {
 		if len(f) != 4 {
 			return nil, fmt.Errorf("postmulti -l line %q", line)
 		}
-		q, err := exec.Command("/usr/sbin/postconf", "-c", f[3], "-h", "queue_directory").Output()
-		if err != nil {
-			return nil, fmt.Errorf("postconf -c %s: %w", f[3], err)
+		q, err := exec.Command("/usr/sbin/postconf", "-c", f[3], "-h", "queue_directory", "data_directory").Output()
+		dirs := strings.Fields(string(q))
+		if err != nil || len(dirs) != 2 {
+			return nil, fmt.Errorf("postconf -c %s: %q, %v", f[3], q, err)
 		}
 		inst := instance.Instance{Enabled: f[2] == "y", Default: i == 0, ConfigDir: f[3],
-			QueueDir: strings.TrimSpace(string(q)), CommandDir: "/usr/sbin", Position: i}
+			QueueDir: dirs[0], DataDir: dirs[1], CommandDir: "/usr/sbin", Position: i}
 		if f[0] != "-" {
 			inst.Name = f[0]
 		}

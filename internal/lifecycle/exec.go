@@ -6,12 +6,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // ExecRunner runs commands with os/exec: directly, never through a shell,
@@ -101,8 +101,9 @@ func commandDir(dir string, insts []instance.Instance) string {
 	return "/usr/sbin"
 }
 
-// pidFile is where a master keeps its PID, relative to queue_directory.
-func pidFile(queueDir string) string { return filepath.Join(queueDir, "pid", "master.pid") }
+// pidFile is where a master keeps its PID (unit.PIDFile, the PIDFile= of
+// its unit).
+func pidFile(queueDir string) string { return unit.PIDFile(queueDir) }
 
 // masterRunning tells whether a master holds the lock on its PID file, the
 // test "master -t" makes (Postfix locks master.pid with flock on Linux),

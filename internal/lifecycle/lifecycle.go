@@ -176,12 +176,6 @@ func ReloadSystemd(ctx context.Context) error {
 		return err
 	}
 	defer m.Close()
-	return ReloadSystemdWith(ctx, m)
-}
-
-// ReloadSystemdWith is ReloadSystemd through a given Manager (a fake one in
-// tests).
-func ReloadSystemdWith(ctx context.Context, m systemd.Manager) error {
 	return m.Reload(ctx)
 }
 

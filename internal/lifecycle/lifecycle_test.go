@@ -632,20 +632,6 @@ func TestStatusDisagreements(t *testing.T) {
 	}
 }
 
-func TestReloadSystemdWith(t *testing.T) {
-	f := systemdfake.NewFake()
-	if err := ReloadSystemdWith(context.Background(), f); err != nil {
-		t.Fatal(err)
-	}
-	f.Fail(systemdfake.OpDaemonReload, "", systemdfake.ErrFakeBus())
-	if err := ReloadSystemdWith(context.Background(), f); err == nil || !strings.HasPrefix(err.Error(), "daemon-reload: ") {
-		t.Errorf("err = %v", err)
-	}
-	if got := f.Recorded(); len(got) != 2 || got[0].Op != systemdfake.OpDaemonReload {
-		t.Errorf("calls %v", got)
-	}
-}
-
 func TestInstanceUnitInCgroup(t *testing.T) {
 	for in, want := range map[string]string{
 		"0::/system.slice/system-postfix.slice/postfix@postfix-out.service\n": "postfix@postfix-out.service",
@@ -755,5 +741,27 @@ func TestStartReloadsStaleUnits(t *testing.T) {
 				t.Errorf("daemon-reloads = %d, want %d (calls %v)", reloads, want, fx.fake.Calls)
 			}
 		})
+	}
+}
+
+// TestNeverStartsWithoutDropIn: a unit that systemd knows without its
+// generated drop-in, even after the daemon-reload that re-runs the
+// generator, is not started (systemd would run the bare template with an
+// empty MAIL_CONFIG); the others are.
+func TestNeverStartsWithoutDropIn(t *testing.T) {
+	fx := newFixture(true)
+	insts := testInstances()
+	bare := systemd.UnitStatus{Name: "postfix@postfix-a.service", LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service"}
+	fx.fake.Set(bare)
+	code, err := Run(context.Background(), "start", nil, insts, fx.opts)
+	if code != 1 || err != nil {
+		t.Errorf("Run = %d, %v; want 1, nil", code, err)
+	}
+	want := []string{"start postfix@-.service", "run check @/etc/postfix-b", "start postfix@postfix-c.service"}
+	if !slices.Equal(fx.log.events, want) {
+		t.Errorf("events %q, want %q", fx.log.events, want)
+	}
+	if got, want := fx.stderr.String(), `postmulti: error: not starting postfix@postfix-a.service: systemd has no generated drop-in 50-instance.conf for it, even after a daemon-reload; see "journalctl -b -t postfix-instance-generator"`+"\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
 	}
 }

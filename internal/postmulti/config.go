@@ -144,6 +144,7 @@ func (r *runner) loadAll() error {
 		r.list = append(r.list, &view[i])
 		r.runnable[&view[i]] = view[i].Skip == nil
 	}
+	r.claims = r.newClaims()
 	return nil
 }
 
@@ -192,7 +193,7 @@ func (r *runner) sameDir(a, b string) bool {
 // same directory (sameDir), which upstream misses ("/etc//postfix" is
 // "/etc/postfix"). The owner is in upstream's words: "DIR, config_directory".
 func (r *runner) configDirOwner(dir string) (owner, value string, ok bool) {
-	if o, ok := r.pc.set.Owner(dir); ok {
+	if o, ok := r.claims[dir]; ok {
 		return o, dir, true
 	}
 	for _, ip := range r.list {

@@ -208,8 +208,8 @@ func safeName(s string) bool {
 func (r *runner) assignNames(target *instance.Instance, name, group *string) (exportFlags, error) {
 	var fl exportFlags
 	if name != nil && *name != target.Name {
-		if err := r.pc.set.ClaimName(target, *name); err != nil {
-			return 0, refusal(err)
+		if err := r.claims.claim(target, [][2]string{{"multi_instance_name", *name}}); err != nil {
+			return 0, err
 		}
 		target.Name = *name
 		fl |= expName

@@ -219,8 +219,8 @@ func splitNameval(s string) (name, value string, ok bool) {
 // directories, then place it before the first secondary instance the
 // selection matches.
 func (r *runner) insert(nw *instance.Instance, sel selection) error {
-	if err := r.pc.set.Claim(nw); err != nil {
-		return refusal(err)
+	if err := r.claims.claim(nw, attributes(nw)); err != nil {
+		return err
 	}
 	if sel.typ != selNone {
 		for i := 1; i < len(r.list); i++ {

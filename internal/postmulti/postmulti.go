@@ -60,6 +60,7 @@ type runner struct {
 	// runnable tells, for each instance of list as read, whether it could
 	// run under systemd (see refuseUnrunnable).
 	runnable map[*instance.Instance]bool
+	claims   claims // upstream's claim table over list
 	opts     *Options
 	quiet    bool // warnings already given by the first pass of an -e action
 }

@@ -35,27 +35,27 @@ const (
 	Umbrella = "postfix.service"
 	// DropInFile is the file name of the per-instance drop-in.
 	DropInFile = "50-instance.conf"
-	// PIDFileName is the master's PID file, relative to queue_directory.
-	PIDFileName = "pid/master.pid"
-	// DefaultInstance is the instance string of the default instance.
-	DefaultInstance = "-"
+	// pidFileName is the master's PID file, relative to queue_directory.
+	pidFileName = "pid/master.pid"
+	// defaultInstance is the instance string of the default instance.
+	defaultInstance = "-"
 )
 
-// MaxName is the longest unit name this package makes: systemd's
+// maxName is the longest unit name this package makes: systemd's
 // UNIT_NAME_MAX and the file-name limit NAME_MAX are both 255, and a unit
 // name must also fit, as a directory name, with the longest suffix the
 // generator appends to one (".wants", for a group target; an instance unit
 // gets ".d"). One limit for every unit: 255 - len(".wants").
-const MaxName = 255 - len(".wants")
+const maxName = 255 - len(".wants")
 
 // ForDefault returns the default instance's unit, postfix@-.service.
-func ForDefault() string { return instanceUnit(DefaultInstance) }
+func ForDefault() string { return instanceUnit(defaultInstance) }
 
 // ForName returns the unit of the instance named name: postfix@NAME.service,
 // the name kept as it is, never escaped. The error says why name cannot
-// stand in a unit name (see ValidateName).
+// stand in a unit name (see validateName).
 func ForName(name string) (string, error) {
-	if err := ValidateName(name); err != nil {
+	if err := validateName(name); err != nil {
 		return "", err
 	}
 	return instanceUnit(name), nil
@@ -71,17 +71,17 @@ func ForPath(dir string) (string, error) {
 	if hasDotDot(dir) {
 		return "", fmt.Errorf("config directory %q contains a \"..\" element", dir)
 	}
-	u := instanceUnit(EscapePath(dir))
-	if len(u) > MaxName {
-		return "", fmt.Errorf("unit name %s for nameless instance %s is longer than %d characters", u, dir, MaxName)
+	u := instanceUnit(escapePath(dir))
+	if len(u) > maxName {
+		return "", fmt.Errorf("unit name %s for nameless instance %s is longer than %d characters", u, dir, maxName)
 	}
 	return u, nil
 }
 
 // ForGroup returns the group target postfix-GROUP.target; the error says
-// why group cannot stand in a unit name (see ValidateGroup).
+// why group cannot stand in a unit name (see validateGroup).
 func ForGroup(group string) (string, error) {
-	if err := ValidateGroup(group); err != nil {
+	if err := validateGroup(group); err != nil {
 		return "", err
 	}
 	return groupTarget(group), nil
@@ -92,23 +92,23 @@ func ForGroup(group string) (string, error) {
 func DropIn(unit string) string { return unit + ".d/" + DropInFile }
 
 // PIDFile returns the master's PID file for a queue directory.
-func PIDFile(queueDir string) string { return path.Join(queueDir, PIDFileName) }
+func PIDFile(queueDir string) string { return path.Join(queueDir, pidFileName) }
 
 func instanceUnit(inst string) string { return "postfix@" + inst + ".service" }
 func groupTarget(group string) string { return "postfix-" + group + ".target" }
 
-// ValidateName checks that name can stand, unescaped, as the instance part
+// validateName checks that name can stand, unescaped, as the instance part
 // of a unit name: letters, digits and ":-_." only (systemd's instance
 // characters less the backslash, which would read as an escape), not "-"
 // alone (that is the default instance), not starting with a dot, and short
-// enough (MaxName). It does not require the "postfix-" prefix: upstream
+// enough (maxName). It does not require the "postfix-" prefix: upstream
 // postmulti manages an instance named otherwise and enforces the prefix
 // only when it assigns a name.
-func ValidateName(name string) error {
+func validateName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("empty instance name")
-	case name == DefaultInstance:
+	case name == defaultInstance:
 		return fmt.Errorf("instance name %q is reserved for the default instance", name)
 	case name[0] == '.':
 		return fmt.Errorf("instance name %q starts with a dot", name)
@@ -116,24 +116,24 @@ func ValidateName(name string) error {
 	if i := badByte(name); i >= 0 {
 		return fmt.Errorf("instance name %q contains %s, which a systemd unit name cannot carry", name, QuoteByte(name[i]))
 	}
-	if u := instanceUnit(name); len(u) > MaxName {
-		return fmt.Errorf("instance name %q is too long: its unit name would have %d characters, at most %d", name, len(u), MaxName)
+	if u := instanceUnit(name); len(u) > maxName {
+		return fmt.Errorf("instance name %q is too long: its unit name would have %d characters, at most %d", name, len(u), maxName)
 	}
 	return nil
 }
 
-// ValidateGroup checks that group can stand, unescaped, in the group
+// validateGroup checks that group can stand, unescaped, in the group
 // target postfix-GROUP.target: letters, digits and ":-_." only, and short
-// enough (MaxName).
-func ValidateGroup(group string) error {
+// enough (maxName).
+func validateGroup(group string) error {
 	if group == "" {
 		return fmt.Errorf("empty instance group")
 	}
 	if i := badByte(group); i >= 0 {
 		return fmt.Errorf("instance group %q contains %s, which a systemd unit name cannot carry", group, QuoteByte(group[i]))
 	}
-	if u := groupTarget(group); len(u) > MaxName {
-		return fmt.Errorf("instance group %q is too long: its target %s would have %d characters, at most %d", group, u, len(u), MaxName)
+	if u := groupTarget(group); len(u) > maxName {
+		return fmt.Errorf("instance group %q is too long: its target %s would have %d characters, at most %d", group, u, len(u), maxName)
 	}
 	return nil
 }
@@ -183,12 +183,12 @@ func hasDotDot(p string) bool {
 	return false
 }
 
-// EscapePath escapes an absolute path as systemd-escape --path does
+// escapePath escapes an absolute path as systemd-escape --path does
 // (unit_name_path_escape): the path simplified ("." elements and repeated
 // or trailing slashes dropped), "/" becomes "-", bytes other than letters,
 // digits, ":_." become \xNN, a leading "." too; the root directory is "-".
 // A path with ".." elements is not simplified (systemd-escape refuses it).
-func EscapePath(p string) string {
+func escapePath(p string) string {
 	parts := strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
 	parts = slicesDeleteDot(parts)
 	if len(parts) == 0 {

@@ -21,7 +21,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("ForName(%q) = %q, %v; want %q", tc.name, got, err, tc.want)
 		}
 	}
-	for _, name := range []string{"", "-", ".x", "postfix-a/../b", "postfix a", `a\x2d`, "postfix-é", strings.Repeat("x", MaxName)} {
+	for _, name := range []string{"", "-", ".x", "postfix-a/../b", "postfix a", `a\x2d`, "postfix-é", strings.Repeat("x", maxName)} {
 		if got, err := ForName(name); err == nil {
 			t.Errorf("ForName(%q) = %q, want an error", name, got)
 		}
@@ -41,7 +41,7 @@ func TestNames(t *testing.T) {
 // length of their unit, and that what is accepted fits as a directory
 // name with the generator's suffixes.
 func TestOneLengthLimit(t *testing.T) {
-	name := strings.Repeat("n", MaxName-len("postfix@.service"))
+	name := strings.Repeat("n", maxName-len("postfix@.service"))
 	u, err := ForName(name)
 	if err != nil {
 		t.Fatalf("ForName of the longest name: %v", err)
@@ -52,7 +52,7 @@ func TestOneLengthLimit(t *testing.T) {
 	if _, err := ForName(name + "n"); err == nil {
 		t.Errorf("a name one longer is accepted")
 	}
-	group := strings.Repeat("g", MaxName-len("postfix-.target"))
+	group := strings.Repeat("g", maxName-len("postfix-.target"))
 	g, err := ForGroup(group)
 	if err != nil {
 		t.Fatalf("ForGroup of the longest group: %v", err)
@@ -63,7 +63,7 @@ func TestOneLengthLimit(t *testing.T) {
 	if _, err := ForGroup(group + "g"); err == nil {
 		t.Errorf("a group one longer is accepted")
 	}
-	if _, err := ForPath("/" + strings.Repeat("p", MaxName)); err == nil {
+	if _, err := ForPath("/" + strings.Repeat("p", maxName)); err == nil {
 		t.Errorf("an over-long nameless unit is accepted")
 	}
 }
@@ -71,13 +71,13 @@ func TestOneLengthLimit(t *testing.T) {
 // TestBytesInMessages checks that a non-ASCII byte is shown as \xNN, as
 // systemd-escape writes it, not as a Latin-1 character.
 func TestBytesInMessages(t *testing.T) {
-	err := ValidateName("postfix-é")
+	err := validateName("postfix-é")
 	if err == nil || !strings.Contains(err.Error(), `contains '\xc3'`) || strings.Contains(err.Error(), "Ã") {
-		t.Errorf("ValidateName(postfix-é) = %v, want it to name the byte '\\xc3'", err)
+		t.Errorf("validateName(postfix-é) = %v, want it to name the byte '\\xc3'", err)
 	}
-	err = ValidateGroup("mail+relay")
+	err = validateGroup("mail+relay")
 	if err == nil || !strings.Contains(err.Error(), `contains '+'`) {
-		t.Errorf("ValidateGroup(mail+relay) = %v", err)
+		t.Errorf("validateGroup(mail+relay) = %v", err)
 	}
 	for c, want := range map[byte]string{'a': "'a'", ' ': "' '", '\'': `'\''`, 0: `'\x00'`, 0xc3: `'\xc3'`, '\n': `'\x0a'`} {
 		if got := QuoteByte(c); got != want {
@@ -86,7 +86,7 @@ func TestBytesInMessages(t *testing.T) {
 	}
 }
 
-// TestEscapePathMatchesSystemd checks EscapePath against systemd-escape.
+// TestEscapePathMatchesSystemd checks escapePath against systemd-escape.
 func TestEscapePathMatchesSystemd(t *testing.T) {
 	bin, err := exec.LookPath("systemd-escape")
 	if err != nil {
@@ -101,8 +101,8 @@ func TestEscapePathMatchesSystemd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("systemd-escape --path %q: %v", p, err)
 		}
-		if want := strings.TrimSuffix(string(out), "\n"); EscapePath(p) != want {
-			t.Errorf("EscapePath(%q) = %q, systemd-escape says %q", p, EscapePath(p), want)
+		if want := strings.TrimSuffix(string(out), "\n"); escapePath(p) != want {
+			t.Errorf("escapePath(%q) = %q, systemd-escape says %q", p, escapePath(p), want)
 		}
 	}
 	if u, err := ForPath("/etc/./postfix-a"); err != nil || u != `postfix@etc-postfix\x2da.service` {
