@@ -65,7 +65,7 @@ type Env struct {
 	// Booted reports whether systemd is the service manager; nil means
 	// systemd.Booted.
 	Booted func() bool
-	// Connect dials systemd; nil means systemd.Connect.
+	// Connect dials systemd; nil means systemd.ConnectQuery.
 	Connect func(ctx context.Context) (systemd.Manager, error)
 	// Location is the time zone of times in the text output; nil means
 	// time.Local.

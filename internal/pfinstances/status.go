@@ -40,11 +40,12 @@ deferred, hold), counted from the queue directories. Instances that cannot
 run under systemd are shown with the reason; notes below the table say
 what needs attention.
 
-Systemd is asked over one D-Bus connection, every unit's properties in one
-call each; no systemctl or postqueue process is run. Where systemd is not
-the service manager (not PID 1), or with --root, status says so and shows
-what the files tell: the master's PID from its PID file, whether the PID
-file is locked (a master runs) and whether that process exists.
+Systemd is asked over one D-Bus connection (for root, systemd's private
+socket, as systemctl does), a few calls per unit; no systemctl or
+postqueue process is run. Where systemd is not the service manager (not
+PID 1), or with --root, status says so and shows what the files tell: the
+master's PID from its PID file, whether the PID file is locked (a master
+runs) and whether that process exists.
 
 -i NAME selects an instance as postmulti -i does (its name, its name
 without "postfix-", its config directory, or "-" for the default
@@ -241,7 +242,7 @@ func (o *statusOptions) booted() bool {
 func (o *statusOptions) unitStatuses(ctx context.Context, sel []entry) ([]systemd.UnitStatus, error) {
 	connect := o.env.Connect
 	if connect == nil {
-		connect = systemd.Connect
+		connect = systemd.ConnectQuery
 	}
 	var names []string
 	for _, e := range sel {

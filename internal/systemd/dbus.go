@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -29,6 +30,20 @@ type dbusManager struct {
 // that job completions (JobRemoved) reach us on either kind of connection.
 func Connect(ctx context.Context) (Manager, error) {
 	return connect(sdbus.NewWithContext(ctx))
+}
+
+// ConnectQuery dials systemd for reading unit state, as systemctl does:
+// root directly on systemd's private socket /run/systemd/private, with no
+// dbus-daemon between every call and its answer (postfix-instances status
+// at 100 units: about a quarter faster), and anyone else, or root when
+// that fails, on the system bus (Connect).
+func ConnectQuery(ctx context.Context) (Manager, error) {
+	if os.Geteuid() == 0 {
+		if m, err := connectPrivate(ctx); err == nil {
+			return m, nil
+		}
+	}
+	return Connect(ctx)
 }
 
 // connectPrivate dials systemd's private socket only (tests use it to cover
