@@ -146,7 +146,8 @@ func TestStatusGolden(t *testing.T) {
 		sd   func() *systemdfake.Fake
 		args []string
 		code int
-		pids []string // queue directories whose master.pid the test locks (no systemd)
+		pids  []string // queue directories whose master.pid the test locks
+		stale []string // queue directories with a master.pid nobody locks
 	}{
 		{name: "healthy", sd: healthy, code: 0},
 		{name: "healthy-group", sd: healthy, args: []string{"-g", "mta"}, code: 0},
@@ -179,6 +180,7 @@ func TestStatusGolden(t *testing.T) {
 			})
 		}},
 		{name: "no-systemd", code: 2, pids: []string{"var/spool/postfix", "var/spool/postfix-out"}},
+		{name: "no-systemd-stale", code: 2, pids: []string{"var/spool/postfix", "var/spool/postfix-out"}, stale: []string{"var/spool/postfix-in"}},
 		{name: "no-systemd-up", code: 0, pids: []string{"var/spool/postfix", "var/spool/postfix-out", "var/spool/postfix-in"}},
 		{name: "outside", code: 1, pids: []string{"var/spool/postfix-test"}, sd: healthy},
 	} {
@@ -186,6 +188,12 @@ func TestStatusGolden(t *testing.T) {
 			root := queueTree(t)
 			for _, q := range tc.pids {
 				lockPID(t, root, q)
+			}
+			for _, q := range tc.stale {
+				// A master killed with SIGKILL leaves its PID file.
+				if err := os.WriteFile(filepath.Join(root, q, "pid/master.pid"), []byte(fmt.Sprintf("%10d\n", masterPID+1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			for _, js := range []bool{false, true} {
 				var sd *systemdfake.Fake

@@ -88,12 +88,7 @@ func (g *globalOptions) fsys() fs.FS { return instance.DirFS(g.root) }
 
 // hostPath returns where an absolute path of the instances' world is
 // found on this host: below --root.
-func (g *globalOptions) hostPath(p string) string {
-	if g.root == "/" || g.root == "" {
-		return p
-	}
-	return path.Join(g.root, p)
-}
+func (g *globalOptions) hostPath(p string) string { return g.hostRoot() + p }
 
 // hostRoot is the root as a prefix for absolute paths: "" for "/".
 func (g *globalOptions) hostRoot() string {
