@@ -142,10 +142,10 @@ func change(f *systemdfake.Fake, unit string, fn func(*systemd.UnitStatus)) *sys
 
 func TestStatusGolden(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		sd   func() *systemdfake.Fake
-		args []string
-		code int
+		name  string
+		sd    func() *systemdfake.Fake
+		args  []string
+		code  int
 		pids  []string // queue directories whose master.pid the test locks
 		stale []string // queue directories with a master.pid nobody locks
 	}{
