@@ -36,10 +36,7 @@ func (d dirFS) read(name string, buf []byte) ([]byte, error) {
 	if !fs.ValidPath(name) || strings.IndexByte(name, 0) >= 0 {
 		return nil, &fs.PathError{Op: "readfile", Path: name, Err: fs.ErrInvalid}
 	}
-	full := d.root + "/" + name
-	if strings.HasSuffix(d.root, "/") {
-		full = d.root + name
-	}
+	full := d.path(name)
 	fd, err := retryEINTR(func() (int, error) {
 		return syscall.Open(full, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	})
@@ -69,6 +66,17 @@ func (d dirFS) read(name string, buf []byte) ([]byte, error) {
 		}
 		data = data[:len(data)+n]
 	}
+}
+
+// path is the name of name (valid for fs.FS) on the host.
+func (d dirFS) path(name string) string {
+	if name == "." {
+		return d.root
+	}
+	if strings.HasSuffix(d.root, "/") {
+		return d.root + name
+	}
+	return d.root + "/" + name
 }
 
 // retryEINTR calls f until it does not fail with EINTR.

@@ -349,14 +349,11 @@ func (in *Instance) InGroup(group string) bool { return in.Group != "" && in.Gro
 // paths are absolute as in main.cf. Secondary instances are read
 // concurrently: fsys must allow that (os.DirFS and fstest.MapFS do). An
 // error is returned only when the default instance itself cannot be
-// modelled; it is a Problem.
+// modelled (a problem on which postmulti itself would stop); it is a
+// Problem. A default instance that cannot run under systemd is only
+// skipped, as any other.
 func Load(fsys fs.FS, defaultConfigDir string) (*Set, error) {
-	return LoadWithDefaults(fsys, defaultConfigDir, maincf.BuiltinDefaults())
-}
-
-// LoadWithDefaults is Load with the given compiled-in defaults.
-func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defaults) (*Set, error) {
-	set, err := LoadWith(fsys, defaultConfigDir, Options{Defaults: defaults, NoMasterCF: true})
+	set, err := LoadWith(fsys, defaultConfigDir, Options{NoMasterCF: true})
 	if err != nil {
 		return nil, err
 	}

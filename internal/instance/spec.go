@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -72,7 +71,7 @@ func Resolve(list []Instance, fsys fs.FS) {
 	if len(list) == 0 {
 		return
 	}
-	r := &resolver{owners: make(map[string]owner, 4*len(list)+4), fsys: fsys, def: &list[0]}
+	r := &resolver{owners: make(map[claimKey]owner, 6*len(list)+4), fsys: fsys, def: &list[0]}
 	r.claimShared()
 	for i := range list {
 		in := &list[i]
@@ -90,13 +89,29 @@ func Resolve(list []Instance, fsys fs.FS) {
 
 // resolver holds what Resolve's instances have claimed so far.
 type resolver struct {
-	// owners maps "unit:UNIT", "config:DIR", "dir:DIR" (any directory
-	// role) and "file:DEV:INO" to who holds it; owner.position is the
+	// owners maps what is claimed to who holds it; owner.position is the
 	// index in the list (-1 for the shared directories).
-	owners map[string]owner
+	owners map[claimKey]owner
 	fsys   fs.FS
 	def    *Instance
 }
+
+// claimKey is one thing an instance holds: a config directory, a unit, a
+// directory in any role (cleaned paths), or a directory as a file.
+type claimKey struct {
+	kind     keyKind
+	s        string // the path or unit name
+	dev, ino uint64 // for keyFile
+}
+
+type keyKind uint8
+
+const (
+	keyConfig keyKind = iota + 1
+	keyUnit
+	keyDir
+	keyFile
+)
 
 // claimShared claims the default instance's shared directories.
 func (r *resolver) claimShared() {
@@ -204,16 +219,16 @@ func (r *resolver) check(in *Instance) (Spec, *Problem) {
 // claims nothing.
 func (r *resolver) claimAll(in *Instance, pos int, s *Spec) *Problem {
 	type key struct {
-		k     string
+		k     claimKey
 		param string
 	}
 	keys := make([]key, 0, 8)
-	keys = append(keys, key{"config:" + s.ConfigDir, paramConfigDir}, key{"unit:" + s.Unit, paramName})
+	keys = append(keys, key{claimKey{kind: keyConfig, s: s.ConfigDir}, paramConfigDir}, key{claimKey{kind: keyUnit, s: s.Unit}, paramName})
 	for _, d := range []struct {
 		param, value string
 		asFile       bool
 	}{{paramConfigDir, s.ConfigDir, true}, {paramQueueDir, s.QueueDir, true}, {paramDataDir, s.DataDir, false}} {
-		keys = append(keys, key{"dir:" + d.value, d.param})
+		keys = append(keys, key{claimKey{kind: keyDir, s: d.value}, d.param})
 		if d.asFile {
 			if k, ok := r.fileKey(d.value); ok {
 				keys = append(keys, key{k, d.param})
@@ -244,7 +259,7 @@ func (r *resolver) claimAll(in *Instance, pos int, s *Spec) *Problem {
 }
 
 // clash is the Duplicate problem of in's param, held as key by o.
-func (r *resolver) clash(in *Instance, pos int, key, param string, o owner) *Problem {
+func (r *resolver) clash(in *Instance, pos int, key claimKey, param string, o owner) *Problem {
 	whose := "instance " + o.configDir
 	switch o.position {
 	case 0, -1:
@@ -254,43 +269,52 @@ func (r *resolver) clash(in *Instance, pos int, key, param string, o owner) *Pro
 	}
 	value := map[string]string{paramConfigDir: in.ConfigDir, paramQueueDir: in.QueueDir, paramDataDir: in.DataDir}[param]
 	switch {
-	case strings.HasPrefix(key, "config:") && o.position == 0:
+	case key.kind == keyConfig && o.position == 0:
 		return r.problem(in, paramConfigDir, Duplicate, "%s lists the default config directory %s", paramDirs, in.ConfigDir)
-	case strings.HasPrefix(key, "config:"):
+	case key.kind == keyConfig:
 		return r.problem(in, paramConfigDir, Duplicate, "%s lists %s twice (also as %s)", paramDirs, in.ConfigDir, o.configDir)
-	case strings.HasPrefix(key, "unit:"):
-		return r.problem(in, paramName, Duplicate, "unit %s is already that of %s (duplicate %s)", strings.TrimPrefix(key, "unit:"), whose, paramName)
-	case strings.HasPrefix(key, "file:"):
+	case key.kind == keyUnit:
+		return r.problem(in, paramName, Duplicate, "unit %s is already that of %s (duplicate %s)", key.s, whose, paramName)
+	case key.kind == keyFile:
 		return r.problem(in, param, Duplicate, "%s %s is the same directory as the %s of %s", param, value, o.param, whose)
 	}
 	return r.problem(in, param, Duplicate, "%s %s is also the %s of %s", param, value, o.param, whose)
 }
 
-// dirKeys are the keys under which a cleaned directory is claimed: its
-// path and, when it exists in fsys, its device and inode.
-func (r *resolver) dirKeys(dir string) []string {
-	keys := []string{"dir:" + path.Clean(dir)}
+// dirKeys are the keys under which a directory is claimed: its cleaned
+// path and, when it exists in fsys, the file.
+func (r *resolver) dirKeys(dir string) []claimKey {
+	keys := []claimKey{{kind: keyDir, s: path.Clean(dir)}}
 	if k, ok := r.fileKey(dir); ok {
 		keys = append(keys, k)
 	}
 	return keys
 }
 
-// fileKey is the key of dir as a file, "file:DEV:INO", when fsys is set
-// and dir exists there.
-func (r *resolver) fileKey(dir string) (string, bool) {
-	if r.fsys == nil {
-		return "", false
+// fileKey is the key of dir as a file, when fsys is set and dir exists
+// there.
+func (r *resolver) fileKey(dir string) (claimKey, bool) {
+	var st syscall.Stat_t
+	switch f := r.fsys.(type) {
+	case nil:
+		return claimKey{}, false
+	case dirFS:
+		// What os.DirFS's Stat does, without its allocations.
+		if err := syscall.Stat(f.path(fsName(dir)), &st); err != nil {
+			return claimKey{}, false
+		}
+	default:
+		fi, err := fs.Stat(r.fsys, fsName(dir))
+		if err != nil {
+			return claimKey{}, false
+		}
+		sys, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return claimKey{}, false
+		}
+		st = *sys
 	}
-	fi, err := fs.Stat(r.fsys, fsName(dir))
-	if err != nil {
-		return "", false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", false
-	}
-	return "file:" + strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10), true
+	return claimKey{kind: keyFile, dev: st.Dev, ino: st.Ino}, true
 }
 
 func safePathByte(c byte) bool {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestResolve: the reproductions of issue 10 that Resolve decides.
@@ -98,5 +99,24 @@ func TestResolveSameFile(t *testing.T) {
 		if _, err := list[i].Runnable(); err != nil {
 			t.Errorf("without fsys, instance %d: %v", i, err)
 		}
+	}
+}
+
+// TestDefaultSkipped: a default instance that cannot run under systemd is
+// skipped like any other; Load does not fail for it, and the others run.
+func TestDefaultSkipped(t *testing.T) {
+	fsys := fstest.MapFS{
+		"etc/postfix/main.cf":   {Data: []byte("queue_directory = /var/spool/%i\nmulti_instance_directories = /etc/postfix-a\n")},
+		"etc/postfix-a/main.cf": {Data: []byte("multi_instance_name = postfix-a\nqueue_directory = /var/spool/postfix-a\ndata_directory = /var/lib/postfix-a\n")},
+	}
+	set, err := Load(fsys, "/etc/postfix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := set.Instances[0].Runnable(); err == nil || !strings.Contains(err.Error(), `contains '%'`) {
+		t.Errorf("default instance: %v, want skipped for its queue directory", err)
+	}
+	if r := set.Runnable(); len(r) != 1 || r[0].Spec.Unit != "postfix@postfix-a.service" {
+		t.Errorf("Runnable() = %+v, want postfix-a alone", r)
 	}
 }
