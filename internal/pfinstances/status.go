@@ -67,6 +67,7 @@ EXIT STATUS, for monitoring
 JSON (--json): one object.
 
     schema_version    1
+    config_directory  the default instance's config directory
     systemd           true when systemd was asked (it is PID 1, no --root)
     exit_status       the exit status, as above
     instances         array, in start order, of every field of
@@ -217,7 +218,7 @@ func (o *statusOptions) run(ctx context.Context) error {
 	}
 	w := bufio.NewWriter(o.env.Stdout)
 	if o.json {
-		err = writeJSON(w, statusDoc(rows, useSystemd, code))
+		err = writeJSON(w, statusDoc(m.ConfigDir, rows, useSystemd, code))
 	} else {
 		o.writeText(w, rows, useSystemd)
 	}
@@ -359,6 +360,7 @@ func dropInLoaded(s *systemd.UnitStatus, dropIn string) bool {
 // statusJSON is the status verb's document.
 type statusJSON struct {
 	SchemaVersion int       `json:"schema_version"`
+	ConfigDir     string    `json:"config_directory"`
 	Systemd       bool      `json:"systemd"`
 	ExitStatus    int       `json:"exit_status"`
 	Instances     []rowJSON `json:"instances"`
@@ -391,8 +393,8 @@ type masterJSON struct {
 	Alive  bool `json:"alive"`
 }
 
-func statusDoc(rows []row, useSystemd bool, code int) statusJSON {
-	d := statusJSON{SchemaVersion: SchemaVersion, Systemd: useSystemd, ExitStatus: code, Instances: []rowJSON{}}
+func statusDoc(configDir string, rows []row, useSystemd bool, code int) statusJSON {
+	d := statusJSON{SchemaVersion: SchemaVersion, ConfigDir: configDir, Systemd: useSystemd, ExitStatus: code, Instances: []rowJSON{}}
 	for i := range rows {
 		r := &rows[i]
 		j := rowJSON{instanceJSON: toJSON(&r.entry), Status: r.Status, Notes: r.Notes, Queue: r.Queue, QueueError: r.QErr}
