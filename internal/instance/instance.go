@@ -31,7 +31,8 @@
 // keeps what the shim needs to say what postmulti says where it says it:
 // the fatal message of the first problem (Problem.Postmulti,
 // SharedRefused, Refused), the warnings and errors of the postconf runs
-// with which postmulti reads each instance (Postconf, Read), and -i/-g
+// with which postmulti reads each instance (Instance.Warnings,
+// Problem.Warnings, Problem.Postconf; Read), and -i/-g
 // selection (Instance.Matches, Instance.InGroup). The claim table that
 // -e create, import and assign extend is the shim's own.
 package instance
@@ -208,57 +209,7 @@ type Set struct {
 	// shared is how many of Problems come from postmulti's start-up check
 	// of the shared directories (they come first).
 	shared int
-	// said holds, for each entry of Directories, what the postconf run
-	// that reads it prints on stderr.
-	said [][]Message
-	l    *loader
-}
-
-// Message is one line that postconf prints on stderr.
-type Message struct {
-	Fatal bool   // "fatal: " rather than "warning: "
-	Text  string // the message, without "postconf: warning: " or "postconf: fatal: "
-}
-
-// messages is what the postconf run that reads an instance prints: the
-// instance's or the problem's warnings, then the problem's fatal error.
-func messages(in *Instance, p *Problem) []Message {
-	var ws []string
-	var fatal string
-	switch {
-	case in != nil:
-		ws = in.Warnings
-	case p != nil:
-		ws, fatal = p.Warnings, p.Postconf
-	}
-	var m []Message
-	for _, w := range ws {
-		m = append(m, Message{Text: w})
-	}
-	if fatal != "" {
-		m = append(m, Message{Fatal: true, Text: fatal})
-	}
-	return m
-}
-
-// Postconf returns, in list order, what the postconf runs with which
-// postmulti reads the secondary instances print on stderr, up to and
-// including the run of the instance at which postmulti stops (Refused);
-// nothing when it stops before reading any (SharedRefused, or a problem
-// of the default instance).
-func (s *Set) Postconf() []Message {
-	stop := len(s.said) + 1
-	if p, ok := s.Refused(); ok {
-		stop = p.Position
-	}
-	var out []Message
-	for i, m := range s.said {
-		if i+1 > stop {
-			break
-		}
-		out = append(out, m...)
-	}
-	return out
+	l      *loader
 }
 
 // SharedRefused returns the problem on which postmulti stops at start-up,
@@ -293,15 +244,16 @@ func (s *Set) PostmultiView() ([]Instance, error) {
 
 // Read reads the config directory dir as postmulti's load_instance does
 // when postmulti -e import adopts it: one postconf -xc dir run, whose
-// stderr it returns. The error is a Problem (Unreadable, BadValue) with
-// postmulti's message. Only for a Set that Load made.
-func (s *Set) Read(dir string) (*Instance, []Message, error) {
+// warnings are the instance's (Instance.Warnings). The error is a Problem
+// (Unreadable, BadValue) with postmulti's message, and the run's warnings
+// and fatal error (Problem.Warnings, Problem.Postconf). Only for a Set
+// that Load made.
+func (s *Set) Read(dir string) (*Instance, error) {
 	in, p := s.l.readSecondary(dir, 0, nil)
-	said := messages(in, p)
 	if p != nil {
-		return nil, said, *p
+		return nil, *p
 	}
-	return in, said, nil
+	return in, nil
 }
 
 // Default returns the default instance, which Load always models.
@@ -422,11 +374,9 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	// Reading is independent per instance; claims are made in list order,
 	// as postmulti makes them, so the result does not depend on timing.
 	ins, probs := l.readAll(set.Directories)
-	set.said = make([][]Message, len(ins))
 	conflicts := make([][]Problem, 1, len(ins)+1)
 	conflicts[0] = defConflicts
 	for i, in := range ins {
-		set.said[i] = messages(in, probs[i])
 		if in == nil {
 			continue
 		}

@@ -130,7 +130,7 @@ func (r *runner) checkSharedDirs() error {
 // postconf run whose stderr appears here; the first unreadable instance
 // or conflicting claim is fatal, as upstream.
 func (r *runner) loadAll() error {
-	r.printPostconf(r.pc.set.Postconf())
+	r.printPostconf(postconfSaid(r.pc.set))
 	if p, ok := r.pc.set.Refused(); ok {
 		return refusal(p)
 	}
@@ -208,8 +208,10 @@ func (r *runner) configDirOwner(dir string) (owner, value string, ok bool) {
 // "postconf -xc DIR queue_directory data_directory multi_instance_name
 // multi_instance_group multi_instance_enable" reports, read in process.
 func (r *runner) loadInstance(dir string) (*instance.Instance, error) {
-	in, said, err := r.pc.set.Read(dir)
-	r.printPostconf(said)
+	in, err := r.pc.set.Read(dir)
+	var p instance.Problem
+	errors.As(err, &p)
+	r.printPostconf(said(in, &p))
 	if err != nil {
 		return nil, refusal(err)
 	}
@@ -219,15 +221,75 @@ func (r *runner) loadInstance(dir string) (*instance.Instance, error) {
 // printPostconf prints what upstream's postconf child would print while
 // reading an instance: its warnings (once: not again in the second pass
 // of an -e action) and its fatal error.
-func (r *runner) printPostconf(said []instance.Message) {
+func (r *runner) printPostconf(said []message) {
 	for _, m := range said {
 		switch {
-		case m.Fatal:
-			r.diag(r.pc.commandDir + "/postconf: fatal: " + m.Text)
+		case m.fatal:
+			r.diag(r.pc.commandDir + "/postconf: fatal: " + m.text)
 		case !r.quiet:
-			r.warn(r.pc.commandDir+"/postconf", m.Text)
+			r.warn(r.pc.commandDir+"/postconf", m.text)
 		}
 	}
+}
+
+// message is one line that a postconf run prints on stderr, without its
+// "postconf: warning: " or "postconf: fatal: ".
+type message struct {
+	fatal bool
+	text  string
+}
+
+// said is what the postconf run with which upstream reads an instance
+// prints: the instance's warnings, or those of p, the problem that
+// stopped reading it, then its fatal error.
+func said(in *instance.Instance, p *instance.Problem) []message {
+	var ws []string
+	var fatal string
+	switch {
+	case in != nil:
+		ws = in.Warnings
+	case p != nil:
+		ws, fatal = p.Warnings, p.Postconf
+	}
+	var m []message
+	for _, w := range ws {
+		m = append(m, message{text: w})
+	}
+	if fatal != "" {
+		m = append(m, message{fatal: true, text: fatal})
+	}
+	return m
+}
+
+// postconfSaid is, in list order, what the postconf runs with which
+// upstream reads the secondary instances print, up to and including the
+// run of the instance at which it stops (instance.Set.Refused); nothing
+// when it stops before reading any (at start-up, or at the default
+// instance).
+func postconfSaid(set *instance.Set) []message {
+	stop := len(set.Directories)
+	if p, ok := set.Refused(); ok {
+		stop = p.Position
+	}
+	read := make(map[int]*instance.Instance, len(set.Instances))
+	for i := range set.Instances {
+		read[set.Instances[i].Position] = &set.Instances[i]
+	}
+	failed := map[int]*instance.Problem{}
+	for i := range set.Problems {
+		if p := &set.Problems[i]; failed[p.Position] == nil {
+			failed[p.Position] = p
+		}
+	}
+	var out []message
+	for pos := 1; pos <= stop; pos++ {
+		if in := read[pos]; in != nil {
+			out = append(out, said(in, nil)...)
+		} else if p := failed[pos]; p != nil {
+			out = append(out, said(nil, p)...)
+		}
+	}
+	return out
 }
 
 // matches is upstream's match_instance_selection.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/lifecycle"
+	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd/systemdfake"
 )
 
@@ -143,6 +144,24 @@ func TestUnitGroupRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "etc/postfix-new")); err == nil {
 		t.Errorf("a refused create made its config directory")
 	}
+	// An imported instance whose own main.cf has such a group.
+	for name, content := range map[string]string{
+		"etc/postfix-imp/main.cf":   "queue_directory = /var/spool/postfix-imp\ndata_directory = /var/lib/postfix-imp\nmulti_instance_name = postfix-imp\nmulti_instance_group = mail+relay\n",
+		"etc/postfix-imp/master.cf": "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = files(t, root)
+	_, stderr, code = runWithin(t, root, &fakeLifecycle{}, "-e", "import", "config_directory=/etc/postfix-imp")
+	if want := strings.ReplaceAll(want, "/etc/postfix-in ", "/etc/postfix-imp "); code != 1 || stderr != want {
+		t.Errorf("import of a mail+relay instance: exit %d, stderr %q; want 1, %q", code, stderr, want)
+	}
+	sameFiles(t, before, files(t, root))
 	// A name upstream accepts but a unit cannot carry.
 	_, stderr, code = runWithin(t, root, &fakeLifecycle{}, "-i", "postfix-in", "-I", "postfix-a@b", "-e", "assign")
 	if code != 1 || !strings.Contains(stderr, `instance name "postfix-a@b" contains '@'`) {
@@ -228,7 +247,14 @@ func TestPostfixStartSkipsWhatTheGeneratorSkips(t *testing.T) {
 	write("etc/postfix-a/main.cf", "queue_directory = /var/spool/postfix-a\ndata_directory = /var/lib/postfix-a\nmulti_instance_enable = yes\n")
 	write("etc/postfix-plus/main.cf", "queue_directory = /var/spool/postfix-plus\ndata_directory = /var/lib/postfix-plus\nmulti_instance_name = postfix-plus\nmulti_instance_group = mail+relay\nmulti_instance_enable = yes\n")
 	l := &sdLifecycle{fake: systemdfake.NewFake()}
+	// What systemd says of the unit the generator did not write: the bare
+	// template, without drop-in. It must not be asked about (every
+	// -p start would reload systemd for it), let alone started.
+	l.fake.Set(systemd.UnitStatus{Name: "postfix@postfix-plus.service", LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service"})
 	_, stderr, code := runWithin(t, root, l, "-p", "start")
+	if r := l.jobs(systemdfake.OpDaemonReload); len(r) != 0 {
+		t.Errorf("-p start reloaded systemd %d times", len(r))
+	}
 	want := []string{"postfix@-.service", "postfix@mx-in.service", `postfix@etc-postfix\x2da.service`}
 	if got := l.jobs(systemdfake.OpStart); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("started %q, want %q", got, want)
