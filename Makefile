@@ -4,12 +4,16 @@ BIN     := bin
 GOFLAGS ?= -trimpath
 CMDS    := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-sid test-short deps bench fuzz packages packaging-check demo clean help
+# postfix-instances' manual pages and completions are generated from its
+# cobra commands (internal/pfinstances/docs) and checked in; a test fails
+# when they are stale.
+.PHONY: all build docs test test-sid test-short deps bench fuzz packages packaging-check demo clean help
 
 all: build
 
 help:
 	@echo "make build       build $(CMDS) into $(BIN)/"
+	@echo "make docs        regenerate postfix-instances' man pages and completions"
 	@echo "make test        install test dependencies (root) and run every test"
 	@echo "make test-sid    (root) the harness and differential suites in a Debian sid container"
 	@echo "make test-short  quick loop: unit tests only, no postfix/nspawn"
@@ -23,6 +27,9 @@ help:
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
+
+docs:
+	$(GO) generate ./internal/pfinstances/...
 
 deps:
 	./scripts/install-deps.sh
@@ -53,6 +60,7 @@ bench: build
 	./scripts/bench-model.sh
 	./scripts/bench-generator.sh
 	./scripts/bench-postmulti.sh
+	./scripts/bench-status.sh
 
 packages:
 	./scripts/build-packages.sh

@@ -196,11 +196,13 @@ func words(line string) []string {
 	return w
 }
 
-func TestBash(t *testing.T) {
+func TestBash(t *testing.T) { testBash(t, newFixture(t), "postmulti.bash", cases) }
+
+// testBash runs the bash completion script on each case's line in f.
+func testBash(t *testing.T, f *fixture, script string, cases []completionCase) {
 	bash := need(t, "/bin/bash", "bash")
 	framework := need(t, "/usr/share/bash-completion/bash_completion", "bash-completion")
-	harness, script := abs(t, "testdata/complete.bash"), abs(t, "postmulti.bash")
-	f := newFixture(t)
+	harness, script := abs(t, "testdata/complete.bash"), abs(t, script)
 	for _, c := range cases {
 		t.Run(c.line, func(t *testing.T) {
 			args := append([]string{"--norc", "--noprofile", harness, framework, script}, words(c.line)...)
@@ -209,7 +211,9 @@ func TestBash(t *testing.T) {
 			for _, l := range lines(f.run(t, nil, bash, args...)) {
 				switch {
 				case strings.HasPrefix(l, "reply:"):
-					got = append(got, strings.TrimPrefix(l, "reply:"))
+					// "word", or "word  (description)" (cobra's scripts)
+					w, _, _ := strings.Cut(strings.TrimPrefix(l, "reply:"), "  (")
+					got = append(got, w)
 				case l == "compopt:-o nospace":
 					nospace = true
 				case !strings.HasPrefix(l, "compopt:"):
@@ -224,10 +228,12 @@ func TestBash(t *testing.T) {
 	}
 }
 
-func TestFish(t *testing.T) {
+func TestFish(t *testing.T) { testFish(t, newFixture(t), "postmulti.fish", cases) }
+
+// testFish runs the fish completion script on each case's line in f.
+func testFish(t *testing.T, f *fixture, script string, cases []completionCase) {
 	fish := need(t, "/usr/bin/fish", "fish")
-	script := abs(t, "postmulti.fish")
-	f := newFixture(t)
+	script = abs(t, script)
 	for _, c := range cases {
 		t.Run(c.line, func(t *testing.T) {
 			out := f.run(t, nil, fish, "--no-config", "-c",
@@ -245,21 +251,24 @@ func TestFish(t *testing.T) {
 
 // TestZsh runs the real completion system of an interactive zsh on a
 // pseudo-terminal (zsh/zpty): compinit, the #compdef line, _arguments.
-func TestZsh(t *testing.T) {
+func TestZsh(t *testing.T) { testZsh(t, newFixture(t), "postmulti", cases) }
+
+// testZsh runs zsh's completion of command (its function _COMMAND, from
+// this directory) on each case's line in f.
+func testZsh(t *testing.T, f *fixture, command string, cases []completionCase) {
 	zsh := need(t, "/usr/bin/zsh", "zsh")
 	setup, drive, dir := abs(t, "testdata/zpty-setup.zsh"), abs(t, "testdata/zpty-drive.zsh"), abs(t, ".")
-	f := newFixture(t)
 	// One dump for all cases, made by compinit from $fpath as a user's
 	// shell would; each case then loads it (compinit -C).
-	dump := filepath.Join(f.dir, "zcompdump")
+	dump := filepath.Join(f.dir, "zcompdump-"+command)
 	f.run(t, []string{"PM_COMPDIR=" + dir, "PM_ZCOMPDUMP=" + dump}, zsh, "-f", "-c",
 		`fpath=($PM_COMPDIR $fpath); autoload -Uz compinit && compinit -u -d $PM_ZCOMPDUMP`)
-	if b, err := os.ReadFile(dump); err != nil || !strings.Contains(string(b), "'postmulti' '_postmulti'") {
-		t.Fatalf("compinit did not register _postmulti for postmulti in %s (%v):\n%s", dump, err, b)
+	if b, err := os.ReadFile(dump); err != nil || !strings.Contains(string(b), "'"+command+"' '_"+command+"'") {
+		t.Fatalf("compinit did not register _%s for %s in %s (%v):\n%s", command, command, dump, err, b)
 	}
 	for i, c := range cases {
 		t.Run(c.line, func(t *testing.T) {
-			capture := filepath.Join(f.dir, "capture"+strconv.Itoa(i))
+			capture := filepath.Join(f.dir, "capture-"+command+strconv.Itoa(i))
 			f.run(t, []string{"PM_COMPDIR=" + dir, "PM_ZCOMPDUMP=" + dump, "PM_CAPTURE=" + capture}, zsh, "-f", drive, setup, c.line)
 			b, err := os.ReadFile(capture)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -52,12 +52,17 @@ needmain() {
 
 needmain cmd/postfix-instance-generator
 needmain cmd/postmulti
+needmain cmd/postfix-instances
 need units/postfix@.service "units/ (generator)"
 need man/postfix-instance-generator.8 "man/ (generator)"
 need man/postmulti.1 "man/ (postmulti shim)"
 need completions/postmulti.bash "completions/ (postmulti shim)"
 need completions/_postmulti "completions/ (postmulti shim)"
 need completions/postmulti.fish "completions/ (postmulti shim)"
+for f in man/postfix-instances.1 man/postfix-instances-list.1 man/postfix-instances-status.1 man/postfix-instances-check.1 \
+	completions/postfix-instances.bash completions/_postfix-instances completions/postfix-instances.fish; do
+	need "$f" "make docs (postfix-instances)"
+done
 need README.md "the repository"
 need packaging/changelog packaging
 need packaging/copyright packaging
@@ -132,7 +137,7 @@ for arch in $PKG_ARCHES; do
 	mkdir -p "$STAGE/$arch"
 	CGO_ENABLED=0 GOOS=linux GOARCH=$arch $GO build -trimpath -buildvcs=false \
 		-ldflags "-s -w -buildid= -X main.version=$PKG_VERSION" \
-		-o "$STAGE/$arch/" ./cmd/postfix-instance-generator ./cmd/postmulti
+		-o "$STAGE/$arch/" ./cmd/postfix-instance-generator ./cmd/postmulti ./cmd/postfix-instances
 	# The copyright file must name every module linked into the binaries.
 	for bin in "$STAGE/$arch"/*; do
 		while read -r mod; do
@@ -152,7 +157,12 @@ if [ -d units/debian ]; then
 fi
 gzip -9nc man/postfix-instance-generator.8 >"$STAGE/common/man/postfix-instance-generator.8.gz"
 gzip -9nc man/postmulti.1 >"$STAGE/common/man/postmulti.1.gz"
+mkdir -p "$STAGE/common/man-instances"
+for page in man/postfix-instances*.1; do
+	gzip -9nc "$page" >"$STAGE/common/man-instances/$(basename "$page").gz"
+done
 cp completions/postmulti.bash completions/_postmulti completions/postmulti.fish "$STAGE/common/completions/"
+cp completions/postfix-instances.bash completions/_postfix-instances completions/postfix-instances.fish "$STAGE/common/completions/"
 cp README.md "$STAGE/common/doc/README.md"
 
 # The changelog. packaging/changelog is in Debian format; its newest entry is

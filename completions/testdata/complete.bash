@@ -1,6 +1,7 @@
-# Runs bash-completion's postmulti completion for one command line and prints
-# what it offers. Usage: bash --norc --noprofile complete.bash FRAMEWORK
-# SCRIPT WORD... (the words up to the cursor; the last is the one completed).
+# Runs bash-completion's completion of a command (postmulti,
+# postfix-instances: the first WORD) for one command line and prints what it
+# offers. Usage: bash --norc --noprofile complete.bash FRAMEWORK SCRIPT
+# WORD... (the words up to the cursor; the last is the one completed).
 # Prints "reply:WORD" for each COMPREPLY entry and "compopt:ARGS" for each
 # compopt call.
 framework=$1 script=$2
@@ -29,8 +30,8 @@ COMP_POINT=${#COMP_LINE}
 COMP_TYPE=9
 COMP_KEY=9
 
-# Call the function the script registered for postmulti, as readline would.
-spec=$(complete -p postmulti) || exit 1
+# Call the function the script registered for the command, as readline would.
+spec=$(complete -p "${COMP_WORDS[0]}") || exit 1
 read -r -a spec <<<"$spec"
 func=
 for ((k = 0; k < ${#spec[@]} - 1; k++)); do
@@ -41,7 +42,7 @@ if [[ -z $func ]]; then
     exit 1
 fi
 COMPREPLY=()
-"$func" postmulti "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+"$func" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 for w in "${COMPREPLY[@]}"; do
     printf 'reply:%s\n' "$w"
 done

@@ -138,6 +138,24 @@ func checkManager(ctx context.Context, c *systemdtest.Checker, m Manager, via st
 	// (on a unit that stays loaded: an inactive one is garbage-collected
 	// and read afresh).
 	_ = m.StartUnit(ctx, "pfi-ok.service")
+
+	// UnitStatuses says what UnitStatus says, for many units at once,
+	// with NRestarts and the time the unit became active.
+	names := []string{"pfi-ok.service", "pfi-nosuch.service", "pfi-fail.service"}
+	var all []UnitStatus
+	err = timed("UnitStatuses of 3 units", func() (err error) { all, err = m.UnitStatuses(ctx, names); return err })
+	c.Check(err == nil && len(all) == len(names), "UnitStatuses: %d statuses, %v", len(all), err)
+	if len(all) == len(names) {
+		one, _ := m.UnitStatus(ctx, "pfi-ok.service")
+		ok := all[0]
+		c.Check(ok.Name == "pfi-ok.service" && ok.Active() && ok.MainPID == one.MainPID && ok.MainPID > 0 && ok.NRestarts == 0 &&
+			time.Since(ok.ActiveEnterTimestamp) < time.Minute && ok.FragmentPath == one.FragmentPath,
+			"UnitStatuses of the running pfi-ok.service: %+v (UnitStatus: %+v)", ok, one)
+		c.Check(all[1].Name == "pfi-nosuch.service" && all[1].LoadState == "not-found", "UnitStatuses of an unknown unit: %+v", all[1])
+		c.Check(all[2].ActiveState == "failed" && all[2].Result == "exit-code" && all[2].ActiveEnterTimestamp.IsZero(),
+			"UnitStatuses of the failed pfi-fail.service: %+v", all[2])
+	}
+
 	if err := os.WriteFile("/run/systemd/system/pfi-ok.service", []byte(testUnits["pfi-ok.service"]+"# changed\n"), 0o644); err == nil {
 		s, _ = m.UnitStatus(ctx, "pfi-ok.service")
 		c.Check(s.NeedDaemonReload, "NeedDaemonReload after the file changed: %+v", s)

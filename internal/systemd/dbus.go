@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"sync"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -28,6 +30,20 @@ type dbusManager struct {
 // that job completions (JobRemoved) reach us on either kind of connection.
 func Connect(ctx context.Context) (Manager, error) {
 	return connect(sdbus.NewWithContext(ctx))
+}
+
+// ConnectQuery dials systemd for reading unit state, as systemctl does:
+// root directly on systemd's private socket /run/systemd/private, with no
+// dbus-daemon between every call and its answer (postfix-instances status
+// at 100 units: about a quarter faster), and anyone else, or root when
+// that fails, on the system bus (Connect).
+func ConnectQuery(ctx context.Context) (Manager, error) {
+	if os.Geteuid() == 0 {
+		if m, err := connectPrivate(ctx); err == nil {
+			return m, nil
+		}
+	}
+	return Connect(ctx)
 }
 
 // connectPrivate dials systemd's private socket only (tests use it to cover
@@ -134,4 +150,70 @@ func (m *dbusManager) Close() error {
 	m.conn.Close()
 	m.conn = nil
 	return nil
+}
+
+// statusWorkers is how many property reads UnitStatuses keeps in flight
+// on the one connection.
+const statusWorkers = 8
+
+// UnitStatuses reads every unit's Unit properties with one
+// org.freedesktop.DBus.Properties.GetAll call and, for a loaded service,
+// the Service properties we show with one Get each (MainPID, NRestarts,
+// and Result for a unit that is not active): systemd has no
+// method that returns service properties for many units at once, and a
+// GetAll of every interface (what "systemctl show" asks) makes systemd
+// serialize some 300 properties per unit, which costs it more than these
+// four small calls. The calls are pipelined over the one connection.
+func (m *dbusManager) UnitStatuses(ctx context.Context, units []string) ([]UnitStatus, error) {
+	out := make([]UnitStatus, len(units))
+	errs := make([]error, len(units))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(statusWorkers, len(units)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i], errs[i] = m.status(ctx, units[i])
+			}
+		})
+	}
+	for i := range units {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (m *dbusManager) status(ctx context.Context, unit string) (UnitStatus, error) {
+	s := UnitStatus{Name: unit}
+	props, err := m.conn.GetUnitPropertiesContext(ctx, unit)
+	if err != nil {
+		return s, fmt.Errorf("read properties of %s: %w", unit, err)
+	}
+	s.LoadState, _ = props["LoadState"].(string)
+	s.ActiveState, _ = props["ActiveState"].(string)
+	s.SubState, _ = props["SubState"].(string)
+	s.FragmentPath, _ = props["FragmentPath"].(string)
+	s.DropInPaths, _ = props["DropInPaths"].([]string)
+	s.NeedDaemonReload, _ = props["NeedDaemonReload"].(bool)
+	if us, _ := props["ActiveEnterTimestamp"].(uint64); us != 0 {
+		s.ActiveEnterTimestamp = time.UnixMicro(int64(us))
+	}
+	if s.LoadState != "loaded" || !isService(unit) {
+		return s, nil
+	}
+	props2 := map[string]any{"MainPID": &s.MainPID, "NRestarts": &s.NRestarts}
+	if !s.Active() {
+		props2["Result"] = &s.Result // why it is not
+	}
+	for name, dst := range props2 {
+		p, err := m.conn.GetServicePropertyContext(ctx, unit, name)
+		if err != nil {
+			return s, fmt.Errorf("read %s of %s: %w", name, unit, err)
+		}
+		if err := p.Value.Store(dst); err != nil {
+			return s, fmt.Errorf("read %s of %s: %w", name, unit, err)
+		}
+	}
+	return s, nil
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 )
 
 // Manager is the part of systemd's manager API the project uses. Methods
@@ -31,6 +32,11 @@ type Manager interface {
 	// UnitStatus reads the unit's state. Asking for a unit systemd does not
 	// know is not an error: LoadState is then "not-found".
 	UnitStatus(ctx context.Context, unit string) (UnitStatus, error)
+	// UnitStatuses reads the state of many units, in the order given,
+	// over the one connection, the calls pipelined: every field but
+	// ExecMainPID, and Result only for a unit that is not active. A unit
+	// systemd does not know has LoadState "not-found".
+	UnitStatuses(ctx context.Context, units []string) ([]UnitStatus, error)
 	// Reload is "systemctl daemon-reload": generators run again and unit
 	// files are re-read. It returns once the reload has finished.
 	Reload(ctx context.Context) error
@@ -51,6 +57,9 @@ type UnitStatus struct {
 	MainPID          uint32   // the process systemd tracks as the main one, 0 if none
 	ExecMainPID      uint32   // the PID of the last ExecStart= process
 	Result           string   // service result: "success", "exit-code", "timeout", …
+	// Filled by UnitStatuses only.
+	NRestarts            uint32    // automatic restarts since the unit was last started
+	ActiveEnterTimestamp time.Time // when the unit last became active; zero if never
 }
 
 // Active reports whether the unit is active or reloading, as

@@ -64,6 +64,13 @@ func TestPackageContents(t *testing.T) {
 		"/usr/share/bash-completion/completions/postmulti 0644",
 		"/usr/share/fish/vendor_completions.d/postmulti.fish 0644",
 		"/usr/share/doc/postfix-instances/README.md 0644",
+		"/usr/bin/postfix-instances 0755",
+		"/usr/share/man/man1/postfix-instances.1.gz 0644",
+		"/usr/share/man/man1/postfix-instances-list.1.gz 0644",
+		"/usr/share/man/man1/postfix-instances-status.1.gz 0644",
+		"/usr/share/man/man1/postfix-instances-check.1.gz 0644",
+		"/usr/share/bash-completion/completions/postfix-instances 0644",
+		"/usr/share/fish/vendor_completions.d/postfix-instances.fish 0644",
 	}
 
 	// The .deb installs the template as a drop-in on Debian's (no other
@@ -73,6 +80,7 @@ func TestPackageContents(t *testing.T) {
 		"/usr/sbin/postmulti 0755",
 		"/usr/share/man/man1/postmulti.1.gz 0644",
 		"/usr/share/zsh/vendor-completions/_postmulti 0644",
+		"/usr/share/zsh/vendor-completions/_postfix-instances 0644",
 		"/usr/share/doc/postfix-instances/changelog.gz 0644",
 		"/usr/share/doc/postfix-instances/copyright 0644",
 		"/usr/share/lintian/overrides/postfix-instances 0644",
@@ -99,6 +107,7 @@ func TestPackageContents(t *testing.T) {
 		"/usr/lib/systemd/system/postfix.service.d/50-postfix-instances-umbrella.conf 0644",
 		"/usr/lib/systemd/system/postfix@-.service.d/50-fedora.conf 0644",
 		"/usr/share/zsh/site-functions/_postmulti 0644",
+		"/usr/share/zsh/site-functions/_postfix-instances 0644",
 		"/usr/share/licenses/postfix-instances/copyright 0644",
 		// Directories RPM must own (it does not create parents implicitly).
 		"/usr/libexec/postfix-instances dir",

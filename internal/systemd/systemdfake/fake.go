@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
@@ -195,3 +196,23 @@ var errFakeBus = errors.New("org.freedesktop.DBus.Error.NoReply: did not receive
 
 // ErrFakeBus returns a D-Bus-like error for use with Fail.
 func ErrFakeBus() error { return errFakeBus }
+
+// OpStatuses is UnitStatuses in Fake.Calls: one call, its units joined
+// by spaces.
+const OpStatuses = "statuses"
+
+// UnitStatuses implements Manager.
+func (f *Fake) UnitStatuses(ctx context.Context, units []string) ([]systemd.UnitStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := Call{OpStatuses, strings.Join(units, " ")}
+	f.Calls = append(f.Calls, c)
+	if err := f.Errs[c]; err != nil {
+		return nil, fmt.Errorf("read properties: %w", err)
+	}
+	out := make([]systemd.UnitStatus, len(units))
+	for i, u := range units {
+		out[i] = f.state(u)
+	}
+	return out, nil
+}
