@@ -15,7 +15,7 @@ func TestUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"man/postfix-instances.1", "man/postfix-instances-list.1", "man/postfix-instances-status.1",
+	for _, want := range []string{"man/postfix-instances.1", "man/postfix-instances-list.1", "man/postfix-instances-status.1", "man/postfix-instances-check.1",
 		"completions/postfix-instances.bash", "completions/_postfix-instances", "completions/postfix-instances.fish"} {
 		if _, ok := files[want]; !ok {
 			t.Errorf("%s is not generated", want)
@@ -29,8 +29,8 @@ func TestUpToDate(t *testing.T) {
 	}
 	// Only the verbs get pages: no help or completion command.
 	pages, _ := filepath.Glob("../../../man/postfix-instances*.1")
-	if len(pages) != 3 {
-		t.Errorf("man/postfix-instances*.1: %d pages, want 3: %v", len(pages), pages)
+	if len(pages) != 4 {
+		t.Errorf("man/postfix-instances*.1: %d pages, want 4: %v", len(pages), pages)
 	}
 	status := string(files["man/postfix-instances-status.1"])
 	for _, s := range []string{"EXIT STATUS", "schema_version", "n_restarts", "NeedDaemonReload"} {
