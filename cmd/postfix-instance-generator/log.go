@@ -5,11 +5,12 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 
 	"github.com/coreos/go-systemd/v22/journal"
+
+	"github.com/postfix-systemd/postfix-instances/internal/environ"
 )
 
 // syslog priorities (syslog(3)) and the facility systemd's generators log with.
@@ -94,18 +95,15 @@ type logger struct {
 
 func newLogger(env []string, stderr io.Writer, dryRun bool) *logger {
 	l := &logger{max: logInfo, stderr: stderr, target: "auto", worst: logDebug}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "SYSTEMD_LOG_LEVEL":
-			if n, ok := levelNames[v]; ok {
-				l.max = n
-			} else if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 7 {
-				l.max = n
-			}
-		case "SYSTEMD_LOG_TARGET":
-			l.target = v
+	if v, ok := environ.Get(env, "SYSTEMD_LOG_LEVEL"); ok {
+		if n, ok := levelNames[v]; ok {
+			l.max = n
+		} else if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 7 {
+			l.max = n
 		}
+	}
+	if v, ok := environ.Get(env, "SYSTEMD_LOG_TARGET"); ok {
+		l.target = v
 	}
 	if dryRun {
 		l.target = "console" // never the kernel log or the journal
