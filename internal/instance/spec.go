@@ -177,13 +177,8 @@ func (r *resolver) check(in *Instance) (Spec, *Problem) {
 			return s, r.problem(in, d.param, RelativePath, "%s %q is not an absolute path", d.param, d.value)
 		}
 		if d.unitFile {
-			for i := 0; i < len(d.value); i++ {
-				if !safePathByte(d.value[i]) {
-					return s, r.problem(in, d.param, BadPath, "%s %q contains %s, which is not written into unit files", d.param, d.value, unit.QuoteByte(d.value[i]))
-				}
-			}
-			if hasDotDot(d.value) {
-				return s, r.problem(in, d.param, BadPath, "%s %q contains a \"..\" element", d.param, d.value)
+			if err := unit.CheckPath(d.value); err != nil {
+				return s, r.problem(in, d.param, BadPath, "%s %q %v", d.param, d.value, err)
 			}
 		}
 		*d.dst = path.Clean(d.value)
@@ -315,22 +310,6 @@ func (r *resolver) fileKey(dir string) (claimKey, bool) {
 		st = *sys
 	}
 	return claimKey{kind: keyFile, dev: st.Dev, ino: st.Ino}, true
-}
-
-func safePathByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("/._-+:@,=~", c) >= 0
-}
-
-func hasDotDot(p string) bool {
-	for rest := p; rest != ""; {
-		var elem string
-		elem, rest, _ = strings.Cut(rest, "/")
-		if elem == ".." {
-			return true
-		}
-	}
-	return false
 }
 
 // Runnable returns the instances that can run, in start order.

@@ -21,6 +21,7 @@
 package unit
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -170,6 +171,27 @@ func QuoteByte(c byte) string {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// CheckPath says why the absolute path p cannot be written into a unit
+// file setting (Environment=, PIDFile=, RequiresMountsFor=, …) as it is:
+// a byte other than letters, digits and "/._-+:@,=~" (no white space,
+// quotes, backslashes or "%" specifiers), or a ".." element. The error
+// reads after the path: "contains …".
+func CheckPath(p string) error {
+	for i := 0; i < len(p); i++ {
+		if !safePathByte(p[i]) {
+			return fmt.Errorf("contains %s, which is not written into unit files", QuoteByte(p[i]))
+		}
+	}
+	if hasDotDot(p) {
+		return errors.New(`contains a ".." element`)
+	}
+	return nil
+}
+
+func safePathByte(c byte) bool {
+	return isAlnum(c) || strings.IndexByte("/._-+:@,=~", c) >= 0
 }
 
 func hasDotDot(p string) bool {
