@@ -107,19 +107,9 @@ func (m *dbusManager) ReloadUnit(ctx context.Context, unit string) error {
 }
 
 func (m *dbusManager) UnitStatus(ctx context.Context, unit string) (UnitStatus, error) {
-	s := UnitStatus{Name: unit}
-	props, err := m.conn.GetUnitPropertiesContext(ctx, unit)
-	if err != nil {
-		return s, fmt.Errorf("read properties of %s: %w", unit, err)
-	}
-	s.LoadState, _ = props["LoadState"].(string)
-	s.ActiveState, _ = props["ActiveState"].(string)
-	s.SubState, _ = props["SubState"].(string)
-	s.FragmentPath, _ = props["FragmentPath"].(string)
-	s.DropInPaths, _ = props["DropInPaths"].([]string)
-	s.NeedDaemonReload, _ = props["NeedDaemonReload"].(bool)
-	if s.LoadState != "loaded" || !isService(unit) {
-		return s, nil
+	s, err := m.unitProperties(ctx, unit)
+	if err != nil || s.LoadState != "loaded" || !isService(unit) {
+		return s, err
 	}
 	svc, err := m.conn.GetUnitTypePropertiesContext(ctx, unit, "Service")
 	if err != nil {
@@ -127,6 +117,7 @@ func (m *dbusManager) UnitStatus(ctx context.Context, unit string) (UnitStatus, 
 	}
 	s.MainPID, _ = svc["MainPID"].(uint32)
 	s.ExecMainPID, _ = svc["ExecMainPID"].(uint32)
+	s.NRestarts, _ = svc["NRestarts"].(uint32)
 	s.Result, _ = svc["Result"].(string)
 	return s, nil
 }
@@ -184,7 +175,9 @@ func (m *dbusManager) UnitStatuses(ctx context.Context, units []string) ([]UnitS
 	return out, errors.Join(errs...)
 }
 
-func (m *dbusManager) status(ctx context.Context, unit string) (UnitStatus, error) {
+// unitProperties reads what UnitStatus shows of the Unit interface, with
+// one GetAll.
+func (m *dbusManager) unitProperties(ctx context.Context, unit string) (UnitStatus, error) {
 	s := UnitStatus{Name: unit}
 	props, err := m.conn.GetUnitPropertiesContext(ctx, unit)
 	if err != nil {
@@ -199,8 +192,13 @@ func (m *dbusManager) status(ctx context.Context, unit string) (UnitStatus, erro
 	if us, _ := props["ActiveEnterTimestamp"].(uint64); us != 0 {
 		s.ActiveEnterTimestamp = time.UnixMicro(int64(us))
 	}
-	if s.LoadState != "loaded" || !isService(unit) {
-		return s, nil
+	return s, nil
+}
+
+func (m *dbusManager) status(ctx context.Context, unit string) (UnitStatus, error) {
+	s, err := m.unitProperties(ctx, unit)
+	if err != nil || s.LoadState != "loaded" || !isService(unit) {
+		return s, err
 	}
 	props2 := map[string]any{"MainPID": &s.MainPID, "NRestarts": &s.NRestarts}
 	if !s.Active() {
