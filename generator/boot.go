@@ -9,26 +9,13 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
-// Units the generator writes for the boot itself, besides the instances'
-// own: both are oneshot services wanted by the umbrella, written only
-// when the boot needs them.
-const (
-	// LateUnit runs "systemctl daemon-reload" once the file systems
-	// holding config directories that were not there when the generator
-	// ran are mounted (see Late).
-	LateUnit = "postfix-instances-late.service"
-	// ReportUnit logs, once the journal runs, what the generator could
-	// not log at boot (see Report).
-	ReportUnit = "postfix-instance-generator-report.service"
-)
-
 // Add puts es into t, keeping its entries sorted by path.
 func (t *Tree) Add(es ...Entry) {
 	t.Entries = append(t.Entries, es...)
 	slices.SortStableFunc(t.Entries, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 }
 
-// Late returns LateUnit and the umbrella's want of it, for the config
+// Late returns unit.Late and the umbrella's want of it, for the config
 // directories dirs, whose main.cf could not be read because the file
 // system that holds them is not mounted yet (generators run before local
 // file systems other than / and /usr are mounted). The unit waits for
@@ -52,12 +39,12 @@ func Late(dirs []string, source string) ([]Entry, error) {
 	// this unit's file (the generator no longer needs it).
 	b = setting(b, "ExecStart", `/bin/sh -c "systemctl daemon-reload && systemctl start --no-block `+unit.Umbrella+`"`)
 	return []Entry{
-		{Path: LateUnit, Data: b},
-		{Path: unit.Umbrella + ".wants/" + LateUnit, Target: "../" + LateUnit},
+		{Path: unit.Late, Data: b},
+		{Path: unit.Umbrella + ".wants/" + unit.Late, Target: "../" + unit.Late},
 	}, nil
 }
 
-// Report returns ReportUnit and the umbrella's want of it: a service that
+// Report returns unit.Report and the umbrella's want of it: a service that
 // runs argv (the generator with --dry-run) once the journal runs, its
 // standard output discarded and its standard error, the generator's
 // messages, in the journal under the generator's identifier. It is for a
@@ -74,16 +61,16 @@ func Report(argv []string, source string) ([]Entry, error) {
 	b = setting(b, "Description", "Log what postfix-instance-generator could not log at boot")
 	b = setting(b, "Documentation", documentation)
 	b = setting(b, "SourcePath", source)
-	// Done before LateUnit's daemon-reload, which removes this unit's file.
-	b = setting(b, "Before", LateUnit)
+	// Done before unit.Late's daemon-reload, which removes this unit's file.
+	b = setting(b, "Before", unit.Late)
 	b = append(b, "\n[Service]\nType=oneshot\n"...)
 	b = setting(b, "ExecStart", strings.Join(argv, " "))
 	b = append(b, "StandardOutput=null\nStandardError=journal\nSyslogIdentifier=postfix-instance-generator\n"...)
 	// Exit status 1 is what it reports: a skipped instance, logged.
 	b = append(b, "SuccessExitStatus=1\n"...)
 	return []Entry{
-		{Path: ReportUnit, Data: b},
-		{Path: unit.Umbrella + ".wants/" + ReportUnit, Target: "../" + ReportUnit},
+		{Path: unit.Report, Data: b},
+		{Path: unit.Umbrella + ".wants/" + unit.Report, Target: "../" + unit.Report},
 	}, nil
 }
 

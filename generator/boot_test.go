@@ -3,6 +3,8 @@ package generator
 import (
 	"strings"
 	"testing"
+
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // TestBootUnits: the late and report units are well-formed, wanted by the
@@ -17,14 +19,14 @@ func TestBootUnits(t *testing.T) {
 			t.Errorf("late unit lacks %q:\n%s", want, es[0].Data)
 		}
 	}
-	if es[1].Path != "postfix.service.wants/"+LateUnit || es[1].Target != "../"+LateUnit {
+	if es[1].Path != "postfix.service.wants/"+unit.Late || es[1].Target != "../"+unit.Late {
 		t.Errorf("late want: %+v", es[1])
 	}
 	es, err = Report([]string{"/usr/lib/systemd/system-generators/postfix-instance-generator", "--dry-run", "--config-directory", "/etc/postfix"}, "/etc/postfix/main.cf")
 	if err != nil || len(es) != 2 {
 		t.Fatalf("Report: %v, %v", es, err)
 	}
-	for _, want := range []string{Header, "\nBefore=" + LateUnit + "\n", "\nExecStart=/usr/lib/systemd/system-generators/postfix-instance-generator --dry-run --config-directory /etc/postfix\n", "\nStandardError=journal\n", "\nSyslogIdentifier=postfix-instance-generator\n"} {
+	for _, want := range []string{Header, "\nBefore=" + unit.Late + "\n", "\nExecStart=/usr/lib/systemd/system-generators/postfix-instance-generator --dry-run --config-directory /etc/postfix\n", "\nStandardError=journal\n", "\nSyslogIdentifier=postfix-instance-generator\n"} {
 		if !strings.Contains(string(es[0].Data), want) {
 			t.Errorf("report unit lacks %q:\n%s", want, es[0].Data)
 		}

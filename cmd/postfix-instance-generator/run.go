@@ -15,6 +15,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/generator"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
@@ -157,7 +158,7 @@ func run(o options, log *logger, stdout io.Writer) int {
 				lateDirs = append(lateDirs, path.Clean(p.ConfigDir))
 			}
 			log.logf(logNotice, "Postfix instance %s: %s; %s is not mounted yet, %s adds the instance once it is.",
-				p.ConfigDir, reason(p.ConfigDir, p.Err), mp, generator.LateUnit)
+				p.ConfigDir, reason(p.ConfigDir, p.Err), mp, unit.Late)
 			continue
 		}
 		log.errorf("Postfix instance %s: %s, ignoring.", p.ConfigDir, reason(p.ConfigDir, p.Err))

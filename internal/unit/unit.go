@@ -36,6 +36,14 @@ const (
 	Umbrella = "postfix.service"
 	// DropInFile is the file name of the per-instance drop-in.
 	DropInFile = "50-instance.conf"
+	// Late is the oneshot service the generator writes when config
+	// directories lie on file systems not mounted yet at boot: once they
+	// are, it has systemd run the generators again (generator.Late).
+	Late = "postfix-instances-late.service"
+	// Report is the oneshot service the generator writes when it could not
+	// log at boot: it logs the same messages once the journal runs
+	// (generator.Report).
+	Report = "postfix-instance-generator-report.service"
 	// pidFileName is the master's PID file, relative to queue_directory.
 	pidFileName = "pid/master.pid"
 	// defaultInstance is the instance string of the default instance.
