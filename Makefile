@@ -42,11 +42,11 @@ test: deps build
 	./scripts/packaging-check.sh
 
 # sid (Postfix 3.11, newest systemd): the harness boot test and the
-# differential suites of main.cf and instances, run inside a sid container
+# differential suites of main.cf and postmulti (instances), run inside a sid container
 # against sid's own postconf and postmulti (make test covers Debian 12 and 13).
 test-sid: deps
 	PFI_TEST_RELEASE=sid $(GO) test -count=1 -timeout 30m -run 'TestBootReleases|TestReleases|TestReleaseDefaults' \
-		./internal/harness ./internal/maincf ./internal/instance ./internal/postmulti
+		./internal/harness ./internal/maincf ./internal/postmulti
 
 test-short:
 	$(GO) test -short ./...

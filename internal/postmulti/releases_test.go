@@ -9,7 +9,8 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
 )
 
-// TestReleases runs the differential suite (TestDifferential) inside a
+// TestReleases runs the differential suites (TestDifferential, and
+// TestListDifferential of the instance list as read) inside a
 // container of each release under test (Debian 12 and 13;
 // $PFI_TEST_RELEASE alone when set), against that release's postmulti and
 // postconf. A release with the host's own Postfix is left to the host run.
@@ -31,7 +32,7 @@ func TestReleases(t *testing.T) {
 				t.Skipf("%s has the host's own Postfix %s: the host run covers it", r, host)
 			}
 			// The suite compares postmulti outside systemd, as on the host.
-			out := harness.RunTestsWith(t, harness.InReleaseOptions{Release: r, Run: "^TestDifferential$",
+			out := harness.RunTestsWith(t, harness.InReleaseOptions{Release: r, Run: "^(TestDifferential|TestListDifferential)$",
 				Timeout: 20 * time.Minute, NoSystemd: true})
 			t.Logf("%s: %s", r, harness.Summary(out))
 		})
