@@ -414,6 +414,8 @@ func tryNext(n *narrator) {
 	n.printf("\n%s\n", n.paint(bold, "Try next, on a host with the package installed (make packages; apt-get install ./dist/postfix-instances_*_"+runtime.GOARCH+".deb):"))
 	for _, l := range [][2]string{
 		{"postmulti -l", "the instances, as upstream lists them"},
+		{"postfix-instances status", "every instance as systemd runs it; exit status for monitoring"},
+		{"postfix-instances check", "conflicts, loops and stale units across all instances"},
 		{"systemctl status postfix@postfix-out", "one instance: its master, its log"},
 		{"systemctl cat postfix@postfix-out", "what it runs: the template and the generated drop-in"},
 		{"systemctl start|stop|restart postfix-mta.target", "a group"},
