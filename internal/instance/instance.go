@@ -29,12 +29,13 @@
 // The postmulti shim (internal/postmulti) reads through LoadWith, which
 // also makes postmulti's start-up check of the shared directories and
 // keeps what the shim needs to say what postmulti says where it says it:
-// the fatal message of the first problem (Problem.Postmulti,
-// SharedRefused, Refused), the warnings and errors of the postconf runs
-// with which postmulti reads each instance (Instance.Warnings,
-// Problem.Warnings, Problem.Postconf; Read), and -i/-g
-// selection (Instance.Matches, Instance.InGroup). The claim table that
-// -e create, import and assign extend is the shim's own.
+// which problems stop postmulti (Kind.Fatal; those of the shared
+// directories first, Set.Shared) and their messages (Problem.Postmulti),
+// the warnings and errors of the postconf runs with which postmulti reads
+// each instance (Instance.Warnings, Problem.Warnings, Problem.Postconf;
+// Read), and -i/-g selection (Instance.Matches, Instance.InGroup). Which
+// instances postmulti lists, where it stops, and the claim table that
+// -e create, import and assign extend are the shim's own.
 package instance
 
 import (
@@ -153,6 +154,17 @@ var kindNames = map[Kind]string{
 	BadDirectory: "bad directory", BadPath: "bad path",
 }
 
+// Fatal reports whether a problem of kind k is one at which postmulti
+// itself stops reading the instance list (Unreadable, BadValue,
+// Conflict, BadDirectory); the other kinds are only Resolve's.
+func (k Kind) Fatal() bool {
+	switch k {
+	case Unreadable, BadValue, Conflict, BadDirectory:
+		return true
+	}
+	return false
+}
+
 func (k Kind) String() string {
 	if s, ok := kindNames[k]; ok {
 		return s
@@ -199,43 +211,12 @@ type Set struct {
 	// expanded and split, every entry as listed, bad ones included.
 	Directories []string
 
-	// unlisted is the first instance Load did not read that postmulti
-	// lists: at a relative config directory, without Options.WorkDir.
-	unlisted *Problem
-	// shared is how many of Problems come from postmulti's start-up check
-	// of the shared directories (they come first).
-	shared int
-	l      *loader
-}
+	// Shared is how many of Problems come from the check of the shared
+	// directories (Options.CheckSharedDirs, and their claims): they come
+	// first, before those of the default instance.
+	Shared int
 
-// SharedRefused returns the problem on which postmulti stops at start-up,
-// before it reads any instance, when it checks the shared directories
-// (check_shared_dir_status): a missing one (with Options.CheckSharedDirs)
-// or two that are the same; false when there is none.
-func (s *Set) SharedRefused() (Problem, bool) {
-	for _, p := range s.Problems[:s.shared] {
-		if p.Postmulti != "" {
-			return p, true
-		}
-	}
-	return Problem{}, false
-}
-
-// PostmultiView returns the instances postmulti -l -a lists, in its order,
-// with its values: Instances, those that cannot run under systemd
-// included (they have only problems postmulti does not check, see Kind).
-// When postmulti would stop instead,
-// it returns that problem as the error; so it does for a relative config
-// directory, which postmulti reads relative to its working directory and
-// we do not read at all.
-func (s *Set) PostmultiView() ([]Instance, error) {
-	if p, ok := s.Refused(); ok {
-		return nil, p
-	}
-	if s.unlisted != nil {
-		return nil, *s.unlisted
-	}
-	return append([]Instance(nil), s.Instances...), nil
+	l *loader
 }
 
 // Read reads the config directory dir as postmulti's load_instance does
@@ -254,17 +235,6 @@ func (s *Set) Read(dir string) (*Instance, error) {
 
 // Default returns the default instance, which Load always models.
 func (s *Set) Default() *Instance { return &s.Instances[0] }
-
-// Refused returns the first problem on which postmulti itself would stop,
-// and false when postmulti would accept the whole set.
-func (s *Set) Refused() (Problem, bool) {
-	for _, p := range s.Problems {
-		if p.Postmulti != "" {
-			return p, true
-		}
-	}
-	return Problem{}, false
-}
 
 // Matches reports whether postmulti -i sel selects in: "-" is the default
 // instance; a selector starting with "/", or any selector for a nameless
@@ -311,7 +281,7 @@ func LoadWithDefaults(fsys fs.FS, defaultConfigDir string, defaults maincf.Defau
 		return nil, err
 	}
 	for _, p := range set.Problems {
-		if p.Position == 0 && p.Postmulti != "" {
+		if p.Position == 0 && p.Kind.Fatal() {
 			return nil, fmt.Errorf("default instance: %w", p)
 		}
 	}
@@ -333,8 +303,8 @@ type Options struct {
 	// WorkDir, when not "", is the absolute directory against which a
 	// relative config directory is read, as postmulti's postconf runs
 	// read it against their working directory. The instance is then
-	// listed (PostmultiView) with a RelativePath problem; without WorkDir
-	// it is not read at all.
+	// read, and skipped with a RelativePath problem; without WorkDir it
+	// is not read at all (only its RelativePath problem is in Problems).
 	WorkDir string
 	// CheckInterfaces reads every main.cf as postconf and postmulti
 	// read it, failing on an inet_interfaces address that no local
@@ -366,7 +336,7 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	set := &Set{Instances: make([]Instance, 1, len(dirs)+1), Directories: dirs, l: l}
 	set.Instances[0] = *def
 	set.Problems = l.claimShared(def, opts.CheckSharedDirs)
-	set.shared = len(set.Problems)
+	set.Shared = len(set.Problems)
 	defConflicts := l.claim(def, 0, instanceClaims(def))
 	if len(set.Directories) == 0 {
 		set.Instances[0].Enabled = true // single-instance mode
@@ -392,9 +362,6 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 		if pos > 0 && probs[pos-1] != nil {
 			p := *probs[pos-1]
 			set.Problems = append(set.Problems, p)
-			if p.Postmulti == "" && set.unlisted == nil {
-				set.unlisted = &p
-			}
 			continue
 		}
 		in := &set.Instances[k]

@@ -88,7 +88,7 @@ func agree(t *testing.T, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, refused := pmSet.Refused(); refused {
+	if p, stops := refused(pmSet); stops {
 		want := "postmulti: fatal: " + p.Postmulti + "\n"
 		if code != 1 || !strings.HasSuffix(stderr, want) || len(l.fake.Recorded()) != 0 {
 			t.Errorf("-p status: exit %d, stderr %q, systemd calls %v; want upstream's refusal %q", code, stderr, l.fake.Recorded(), want)

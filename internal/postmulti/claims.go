@@ -16,7 +16,7 @@ import (
 type claims map[string]string
 
 // newClaims is the table after upstream's load_all_instances: the list
-// read had no conflict (the model refuses one, instance.Set.Refused).
+// read had no conflict (loadAll refuses one, refused).
 func (r *runner) newClaims() claims {
 	c := claims{}
 	def := r.list[0]

@@ -125,7 +125,7 @@ func refusal(err error) error {
 // checkSharedDirs is upstream's check_shared_dir_status: the shared
 // directories must exist, and are the default instance's.
 func (r *runner) checkSharedDirs() error {
-	if p, ok := r.pc.set.SharedRefused(); ok {
+	if p, ok := sharedRefused(r.pc.set); ok {
 		return refusal(p)
 	}
 	return nil
@@ -137,10 +137,10 @@ func (r *runner) checkSharedDirs() error {
 // or conflicting claim is fatal, as upstream.
 func (r *runner) loadAll() error {
 	r.printPostconf(postconfSaid(r.pc.set))
-	if p, ok := r.pc.set.Refused(); ok {
+	if p, ok := refused(r.pc.set); ok {
 		return refusal(p)
 	}
-	view, err := r.pc.set.PostmultiView()
+	view, err := postmultiView(r.pc.set)
 	if err != nil {
 		return refusal(err)
 	}
@@ -269,12 +269,12 @@ func said(in *instance.Instance, p *instance.Problem) []message {
 
 // postconfSaid is, in list order, what the postconf runs with which
 // upstream reads the secondary instances print, up to and including the
-// run of the instance at which it stops (instance.Set.Refused); nothing
+// run of the instance at which it stops (refused); nothing
 // when it stops before reading any (at start-up, or at the default
 // instance).
 func postconfSaid(set *instance.Set) []message {
 	stop := len(set.Directories)
-	if p, ok := set.Refused(); ok {
+	if p, ok := refused(set); ok {
 		stop = p.Position
 	}
 	read := make(map[int]*instance.Instance, len(set.Instances))

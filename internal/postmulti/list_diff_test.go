@@ -20,7 +20,7 @@ import (
 // namespace, the tree's root as working directory) and requires of
 // LoadWith, as the postmulti shim uses it: the same fatal message where
 // postmulti stops (at start-up, or at an instance); otherwise exactly
-// the lines of PostmultiView; and in both cases the same warnings,
+// the lines of postmultiView; and in both cases the same warnings,
 // postmulti's own and those of the postconf runs that read the
 // instances (Postconf), compared as sets of lines because postconf says
 // some of them in hash-table order.
@@ -73,18 +73,18 @@ func TestListDifferential(t *testing.T) {
 				ours, fatal = prefixed("postmulti: warning: ", p.Warnings), p.Postmulti
 			default:
 				ours = prefixed("postmulti: warning: ", set.Default().Warnings)
-				if p, ok := set.SharedRefused(); ok {
+				if p, ok := sharedRefused(set); ok {
 					fatal = p.Postmulti
 					break
 				}
 				oursPostconf = postconfLines(set)
-				if p, ok := set.Refused(); ok {
+				if p, ok := refused(set); ok {
 					fatal = p.Postmulti
 					break
 				}
-				view, err := set.PostmultiView()
+				view, err := postmultiView(set)
 				if err != nil {
-					t.Fatalf("PostmultiView: %v", err)
+					t.Fatalf("postmultiView: %v", err)
 				}
 				for _, in := range view {
 					ours = append(ours, fmt.Sprintf("%-15s %-15s %-9s %s", dashOf(in.Name), dashOf(in.Group), map[bool]string{true: "y", false: "n"}[in.Enabled], in.ConfigDir))
@@ -117,7 +117,7 @@ func TestListDifferential(t *testing.T) {
 // compares its whole output with the real program's).
 func postconfLines(set *instance.Set) []string {
 	stop := len(set.Directories)
-	if p, ok := set.Refused(); ok {
+	if p, ok := refused(set); ok {
 		stop = p.Position
 	}
 	var out []string

@@ -30,7 +30,9 @@ type Case struct {
 	Want []string
 	// Problems lists "position kind line" for each problem, in order.
 	Problems []string
-	// Refused is the message postmulti stops with ("" when it does not).
+	// Refused is the message postmulti stops with ("" when it does not);
+	// the model only finds a problem there (instance.Kind.Fatal), the
+	// wording is checked by the postmulti shim's tests.
 	Refused string
 	// LoadErr: Load itself fails (the default instance is broken).
 	LoadErr bool
