@@ -31,9 +31,9 @@
 // keeps what the shim needs to say what postmulti says where it says it:
 // which problems stop postmulti (Kind.Fatal; those of the shared
 // directories first, Set.Shared) and their messages (Problem.Postmulti),
-// the warnings and errors of the postconf runs with which postmulti reads
-// each instance (Instance.Warnings, Problem.Warnings, Problem.Postconf;
-// Read), and -i/-g selection (Instance.Matches, Instance.InGroup). Which
+// the warnings of the postconf runs with which postmulti reads each
+// instance and the errors they stop at (Instance.Warnings,
+// Problem.Warnings, Problem.Cause; Read), and -i/-g selection (Instance.Matches, Instance.InGroup). Which
 // instances postmulti lists, where it stops, and the claim table that
 // -e create, import and assign extend are the shim's own.
 package instance
@@ -187,10 +187,12 @@ type Problem struct {
 	// Warnings are what reading the file warned about before the problem
 	// (see Instance.Warnings).
 	Warnings []string
-	// Postconf is the fatal message (without "postconf: fatal: ") of the
-	// postconf run with which postmulti reads a secondary instance, when
-	// that run fails: before postmulti's own message, postconf says why.
-	Postconf string
+	// Cause is, for an Unreadable problem, the error at which reading the
+	// instance stopped, as maincf or the file system gave it (a
+	// *fs.PathError naming main.cf as Postfix names it, a
+	// *maincf.SyntaxError, a *maincf.ExpandError, …), before Err wraps it;
+	// nil for the other kinds.
+	Cause error
 }
 
 func (p Problem) Error() string { return p.Err.Error() }
@@ -223,7 +225,7 @@ type Set struct {
 // when postmulti -e import adopts it: one postconf -xc dir run, whose
 // warnings are the instance's (Instance.Warnings). The error is a Problem
 // (Unreadable, BadValue) with postmulti's message, and the run's warnings
-// and fatal error (Problem.Warnings, Problem.Postconf). Only for a Set
+// and fatal error (Problem.Warnings, Problem.Cause). Only for a Set
 // that Load made.
 func (s *Set) Read(dir string) (*Instance, error) {
 	in, p := s.l.readSecondary(dir, 0)
@@ -531,7 +533,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	}
 	cfg, err := l.readConfig(dir, dir, data)
 	if err != nil {
-		p := Problem{Postmulti: postfixText(err)}
+		p := Problem{Postmulti: postfixText(err), Cause: err}
 		var se *maincf.SyntaxError
 		if errors.As(err, &se) {
 			p.Path, p.Line = se.Path, se.Line
@@ -541,7 +543,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	in := &Instance{Default: true, ConfigDir: dir, MainCF: mainCF, Config: cfg, Warnings: cfg.File.Warnings()}
 	l.defaultCF, l.defaultFile = mainCF, cfg.File
 	expandErr := func(param string, err error) (*Instance, []string, error) {
-		p := Problem{Warnings: in.Warnings, Postmulti: fmt.Sprintf("%s: %v", cfg.File.Path, err)}
+		p := Problem{Warnings: in.Warnings, Postmulti: fmt.Sprintf("%s: %v", cfg.File.Path, err), Cause: err}
 		var ee *maincf.ExpandError
 		if errors.As(err, &ee) {
 			// A start-up failure names the parameter at fault, whichever
@@ -662,7 +664,7 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	mainCF := path.Join(dir, "main.cf")
 	cfg, err := l.readConfig(dir, where, nil)
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed(), Postconf: postfixText(err)}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed(), Cause: err}
 		var se *maincf.SyntaxError
 		if errors.As(err, &se) {
 			p.Path, p.Line = se.Path, se.Line
@@ -682,8 +684,7 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		value, err = cfg.Expand(paramEnable)
 	}
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed(), Warnings: in.Warnings}
-		p.Postconf = err.Error()
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed(), Warnings: in.Warnings, Cause: err}
 		var ee *maincf.ExpandError
 		if errors.As(err, &ee) {
 			// Reading main.cf may have said them already: postconf
@@ -694,7 +695,6 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 					p.Warnings = append(p.Warnings, w)
 				}
 			}
-			p.Postconf = ee.Fatal
 		}
 		p.Err = fmt.Errorf("%s: cannot expand %s: %w", l.where(p), param, err)
 		return nil, &p

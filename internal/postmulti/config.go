@@ -2,6 +2,7 @@ package postmulti
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -255,7 +256,7 @@ func said(in *instance.Instance, p *instance.Problem) []message {
 	case in != nil:
 		ws = in.Warnings
 	case p != nil:
-		ws, fatal = p.Warnings, p.Postconf
+		ws, fatal = p.Warnings, postconfFatal(p)
 	}
 	var m []message
 	for _, w := range ws {
@@ -265,6 +266,26 @@ func said(in *instance.Instance, p *instance.Problem) []message {
 		m = append(m, message{fatal: true, text: fatal})
 	}
 	return m
+}
+
+// postconfFatal is the fatal message (without "postconf: fatal: ") of the
+// postconf run with which upstream reads a secondary instance, when p, an
+// Unreadable problem, stopped that run: before postmulti's own message,
+// postconf says why. It is "" for the other problems, which postconf
+// does not see (postmulti finds them itself).
+func postconfFatal(p *instance.Problem) string {
+	if p.Kind != instance.Unreadable || p.Cause == nil {
+		return ""
+	}
+	var ee *maincf.ExpandError
+	if errors.As(p.Cause, &ee) {
+		return ee.Fatal
+	}
+	var pe *fs.PathError
+	if errors.As(p.Cause, &pe) {
+		return pe.Op + " " + pe.Path + ": " + instance.Strerror(pe.Err)
+	}
+	return p.Cause.Error()
 }
 
 // postconfSaid is, in list order, what the postconf runs with which

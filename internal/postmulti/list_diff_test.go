@@ -134,7 +134,7 @@ func postconfLines(set *instance.Set) []string {
 		if !found {
 			for _, p := range set.Problems {
 				if p.Position == pos {
-					ws, fatal = p.Warnings, p.Postconf
+					ws, fatal = p.Warnings, postconfFatal(&p)
 					break
 				}
 			}

@@ -2,8 +2,15 @@ package postmulti
 
 import (
 	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/instance/instancetest"
@@ -87,5 +94,105 @@ func TestViewWorkDir(t *testing.T) {
 	var p instance.Problem
 	if _, err := postmultiView(set); !errors.As(err, &p) || p.Kind != instance.RelativePath || p.Position != 1 {
 		t.Errorf("postmultiView without WorkDir: error %v, want the unread relative config directory", err)
+	}
+}
+
+// TestReadRefusalsLikePostconf: where the real postconf refuses a
+// main.cf that is not a regular file (a directory, a socket), what the
+// shim says for its postconf run is postconf's own fatal message; where
+// postconf would hang (a FIFO) or read a device, ours names the file type.
+func TestReadRefusalsLikePostconf(t *testing.T) {
+	root := t.TempDir()
+	mk := map[string]func(p string) error{
+		"dir": func(p string) error { return os.Mkdir(p, 0o755) },
+		"socket": func(p string) error {
+			l, err := net.Listen("unix", p)
+			if err == nil {
+				t.Cleanup(func() { l.Close() })
+			}
+			return err
+		},
+		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
+	}
+	var list []string
+	for _, k := range []string{"dir", "socket", "fifo"} {
+		d := filepath.Join(root, "postfix-"+k)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := mk[k](filepath.Join(d, "main.cf")); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, d)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "postfix"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "postfix/main.cf"), []byte(instancetest.Dirs(strings.Join(list, " "))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A blocking open of the FIFO would hang the load for ever.
+	done := make(chan *instance.Set, 1)
+	go func() {
+		set, err := instance.Load(instance.DirFS("/"), filepath.Join(root, "postfix"))
+		if err != nil {
+			set = nil
+		}
+		done <- set
+	}()
+	var set *instance.Set
+	select {
+	case set = <-done:
+		if set == nil {
+			t.Fatal("Load failed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load blocked for 10s")
+	}
+	got := map[string]string{}
+	for i := range set.Problems {
+		got[set.Problems[i].ConfigDir] = postconfFatal(&set.Problems[i])
+	}
+	want := map[string]string{
+		list[0]: "read " + list[0] + "/main.cf: Is a directory",
+		list[1]: "open " + list[1] + "/main.cf: No such device or address",
+		list[2]: "open " + list[2] + "/main.cf: not a regular file (a FIFO)",
+	}
+	for d, w := range want {
+		if got[d] != w {
+			t.Errorf("%s: postconf message %q, want %q", d, got[d], w)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	// The oracle, for the two it does not hang on.
+	if _, err := exec.LookPath("postconf"); err != nil {
+		t.Fatalf("postconf (Debian's postfix) is needed to check the messages: %v", err)
+	}
+	for _, d := range list[:2] {
+		out, _ := exec.Command("postconf", "-c", d, "-h", "queue_directory").CombinedOutput()
+		if w := "postconf: fatal: " + want[d] + "\n"; string(out) != w {
+			t.Errorf("real postconf on %s: %q, want %q", d, out, w)
+		}
+	}
+}
+
+// TestReadPostconfFatal: postmulti -e import's reading of a missing
+// directory; its postconf run says why it stops.
+func TestReadPostconfFatal(t *testing.T) {
+	tc := instancetest.Cases[1]
+	root := instancetest.BuildTree(t, tc)
+	set, err := loadLikePostmulti(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = set.Read(root + "/etc/nosuch")
+	var p instance.Problem
+	if !errors.As(err, &p) {
+		t.Fatalf("Read of a missing directory: %v", err)
+	}
+	if got, want := said(nil, &p), []message{{fatal: true, text: "open " + root + "/etc/nosuch/main.cf: No such file or directory"}}; !slices.Equal(got, want) {
+		t.Errorf("postconf says %+v, want %+v", got, want)
 	}
 }
