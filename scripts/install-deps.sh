@@ -45,6 +45,7 @@ test_packages=(
 	bash-completion    # completions/ tests: bash's completion framework
 	zsh                # completions/ tests
 	fish               # completions/ tests
+	ansible-lint       # ansible/: lints the role (pulls in ansible-core)
 )
 
 case $set_name in

@@ -32,8 +32,11 @@ const (
 // Packages are installed into the tree on top of the minbase variant. The
 // test SMTP sink and filter are static Go binaries brought in by the tests,
 // so nothing else is needed; changing this list changes the tree's key and
-// so builds a new tree.
-var Packages = []string{"dbus", "iproute2", "postfix", "procps", "python3", "swaks", "systemd", "systemd-sysv"}
+// so builds a new tree. ansible-core runs the Ansible role's tests
+// (test/ansible, connection local); python3-cffi-backend is there because
+// debootstrap does not resolve virtual packages and ansible-core's
+// python3-cryptography depends on the ones it provides.
+var Packages = []string{"ansible-core", "dbus", "iproute2", "postfix", "procps", "python3", "python3-cffi-backend", "swaks", "systemd", "systemd-sysv"}
 
 // provisionVersion is bumped whenever provision changes what it writes.
 const provisionVersion = "1"
