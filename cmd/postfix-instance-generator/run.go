@@ -15,8 +15,8 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/generator"
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
-	"github.com/postfix-systemd/postfix-instances/internal/unit"
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // Compiled-in defaults; packagers may override them with
