@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/postfix-systemd/postfix-instances/internal/instance/instancetest"
 )
 
 // loadWithin runs Load over DirFS("/") with the default config directory
@@ -88,7 +90,7 @@ func TestReadOnlyRegular(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set := loadWithin(t, filepath.Join(root, "postfix"))
+	set := loadWithin(t, defaultDir)
 	if len(set.Instances) != 2 || set.Instances[1].ConfigDir != good {
 		t.Errorf("instances %v, want the default and %s", set.Instances, good)
 	}
@@ -149,36 +151,8 @@ func TestDirFSRoot(t *testing.T) {
 // file and why (the postmulti shim's TestReadRefusalsLikePostconf words
 // it as the real postconf does).
 func TestReadRefusals(t *testing.T) {
-	root := t.TempDir()
-	mk := map[string]func(p string) error{
-		"dir": func(p string) error { return os.Mkdir(p, 0o755) },
-		"socket": func(p string) error {
-			l, err := net.Listen("unix", p)
-			if err == nil {
-				t.Cleanup(func() { l.Close() })
-			}
-			return err
-		},
-		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
-	}
-	var list []string
-	for _, k := range []string{"dir", "socket", "fifo"} {
-		d := filepath.Join(root, "postfix-"+k)
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := mk[k](filepath.Join(d, "main.cf")); err != nil {
-			t.Fatal(err)
-		}
-		list = append(list, d)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "postfix"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "postfix/main.cf"), []byte(dirs(strings.Join(list, " "))), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set := loadWithin(t, filepath.Join(root, "postfix"))
+	defaultDir, list := instancetest.NonRegularTree(t)
+	set := loadWithin(t, defaultDir)
 	got := map[string]string{}
 	for _, p := range set.Problems {
 		var pe *fs.PathError

@@ -2,13 +2,9 @@ package postmulti
 
 import (
 	"errors"
-	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,39 +98,11 @@ func TestViewWorkDir(t *testing.T) {
 // shim says for its postconf run is postconf's own fatal message; where
 // postconf would hang (a FIFO) or read a device, ours names the file type.
 func TestReadRefusalsLikePostconf(t *testing.T) {
-	root := t.TempDir()
-	mk := map[string]func(p string) error{
-		"dir": func(p string) error { return os.Mkdir(p, 0o755) },
-		"socket": func(p string) error {
-			l, err := net.Listen("unix", p)
-			if err == nil {
-				t.Cleanup(func() { l.Close() })
-			}
-			return err
-		},
-		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
-	}
-	var list []string
-	for _, k := range []string{"dir", "socket", "fifo"} {
-		d := filepath.Join(root, "postfix-"+k)
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := mk[k](filepath.Join(d, "main.cf")); err != nil {
-			t.Fatal(err)
-		}
-		list = append(list, d)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "postfix"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "postfix/main.cf"), []byte(instancetest.Dirs(strings.Join(list, " "))), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	defaultDir, list := instancetest.NonRegularTree(t)
 	// A blocking open of the FIFO would hang the load for ever.
 	done := make(chan *instance.Set, 1)
 	go func() {
-		set, err := instance.Load(instance.DirFS("/"), filepath.Join(root, "postfix"))
+		set, err := instance.Load(instance.DirFS("/"), defaultDir)
 		if err != nil {
 			set = nil
 		}
