@@ -2,7 +2,6 @@ package check
 
 import (
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -85,22 +84,6 @@ func TestDebianRelease(t *testing.T) {
 		}
 		if got := debianRelease(fsys); got != tc.want {
 			t.Errorf("%q, %q: %d, want %d", tc.osRelease, tc.debianVersion, got, tc.want)
-		}
-	}
-}
-
-// TestSystemdEscape compares systemdEscape with the real systemd-escape.
-func TestSystemdEscape(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: needs systemd-escape")
-	}
-	for _, s := range []string{"out", "my-out", "a.b_c:d", ".hidden", "x y", "a/b", "é"} {
-		out, err := exec.Command("systemd-escape", "--", s).Output()
-		if err != nil {
-			t.Fatalf("systemd-escape %q: %v", s, err)
-		}
-		if want := strings.TrimSpace(string(out)); systemdEscape(s) != want {
-			t.Errorf("systemdEscape(%q) = %q, systemd-escape says %q", s, systemdEscape(s), want)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // units reports enabled instances that systemd does not know and those
@@ -102,30 +104,10 @@ func (c *checker) debian() {
 // own postfix@X.service for /etc/postfix-X.
 func debianUnits(x *inst) []string {
 	out := []string{x.spec.Unit}
-	dir := x.spec.ConfigDir
-	if suffix, ok := strings.CutPrefix(dir, "/etc/postfix-"); ok && suffix != "" && !strings.Contains(suffix, "/") {
-		if u := "postfix@" + systemdEscape(suffix) + ".service"; !slices.Contains(out, u) {
-			out = append(out, u)
-		}
+	if u, ok := unit.DebianForConfigDir(x.spec.ConfigDir); ok && !slices.Contains(out, u) {
+		out = append(out, u)
 	}
 	return out
-}
-
-// systemdEscape escapes a string as "systemd-escape STRING" does.
-func systemdEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '/':
-			b.WriteByte('-')
-		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9', ch == ':', ch == '_', ch == '.' && i > 0:
-			b.WriteByte(ch)
-		default:
-			fmt.Fprintf(&b, `\x%02x`, ch)
-		}
-	}
-	return b.String()
 }
 
 // wants maps each unit that a DIR/*.wants/ or DIR/*.requires/ link

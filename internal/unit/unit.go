@@ -219,26 +219,43 @@ func hasDotDot(p string) bool {
 // digits, ":_." become \xNN, a leading "." too; the root directory is "-".
 // A path with ".." elements is not simplified (systemd-escape refuses it).
 func escapePath(p string) string {
-	parts := strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
-	parts = slicesDeleteDot(parts)
+	parts := slicesDeleteDot(strings.FieldsFunc(p, func(r rune) bool { return r == '/' }))
 	if len(parts) == 0 {
 		return "-"
 	}
+	return escape(strings.Join(parts, "/"))
+}
+
+// escape escapes s as "systemd-escape STRING" does: "/" becomes "-";
+// letters, digits, ":", "_" and "." (but a leading one) stay; every other
+// byte is written \xNN.
+func escape(s string) string {
 	var b strings.Builder
-	for i, part := range parts {
-		if i > 0 {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '/':
 			b.WriteByte('-')
-		}
-		for j := 0; j < len(part); j++ {
-			c := part[j]
-			if isAlnum(c) || c == ':' || c == '_' || (c == '.' && !(i == 0 && j == 0)) {
-				b.WriteByte(c)
-			} else {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			}
+		case isAlnum(c) || c == ':' || c == '_' || (c == '.' && i > 0):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, `\x%02x`, c)
 		}
 	}
 	return b.String()
+}
+
+// DebianForConfigDir returns the unit Debian 13's own postfix@.service
+// template runs the config directory dir as: postfix@X.service for
+// /etc/postfix-X (X as systemd-escape writes it, which is how Debian's
+// "postfix start" redirect computes it), and false for every other
+// directory, which Debian 13 does not run.
+func DebianForConfigDir(dir string) (string, bool) {
+	suffix, ok := strings.CutPrefix(dir, "/etc/postfix-")
+	if !ok || suffix == "" || strings.Contains(suffix, "/") {
+		return "", false
+	}
+	return instanceUnit(escape(suffix)), true
 }
 
 func slicesDeleteDot(parts []string) []string {

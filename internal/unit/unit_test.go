@@ -112,3 +112,34 @@ func TestEscapePathMatchesSystemd(t *testing.T) {
 		t.Errorf("ForPath accepts a \"..\" element, which systemd-escape refuses")
 	}
 }
+
+// TestEscapeMatchesSystemd compares escape with the real systemd-escape.
+func TestEscapeMatchesSystemd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs systemd-escape")
+	}
+	for _, s := range []string{"out", "my-out", "a.b_c:d", ".hidden", "x y", "a/b", "é"} {
+		out, err := exec.Command("systemd-escape", "--", s).Output()
+		if err != nil {
+			t.Fatalf("systemd-escape %q: %v", s, err)
+		}
+		if want := strings.TrimSpace(string(out)); escape(s) != want {
+			t.Errorf("escape(%q) = %q, systemd-escape says %q", s, escape(s), want)
+		}
+	}
+}
+
+// TestDebianForConfigDir: Debian 13's unit for /etc/postfix-X only.
+func TestDebianForConfigDir(t *testing.T) {
+	for dir, want := range map[string]string{
+		"/etc/postfix-out":   "postfix@out.service",
+		"/etc/postfix-my-in": `postfix@my\x2din.service`,
+		"/etc/postfix-":      "",
+		"/etc/postfix-a/b":   "",
+		"/srv/postfix-out":   "",
+	} {
+		if got, ok := DebianForConfigDir(dir); got != want || ok != (want != "") {
+			t.Errorf("DebianForConfigDir(%q) = %q, %v; want %q", dir, got, ok, want)
+		}
+	}
+}
