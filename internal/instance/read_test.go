@@ -90,7 +90,7 @@ func TestReadOnlyRegular(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set := loadWithin(t, defaultDir)
+	set := loadWithin(t, filepath.Join(root, "postfix"))
 	if len(set.Instances) != 2 || set.Instances[1].ConfigDir != good {
 		t.Errorf("instances %v, want the default and %s", set.Instances, good)
 	}
