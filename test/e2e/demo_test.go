@@ -14,13 +14,26 @@ import (
 )
 
 // TestDemo runs make demo's script as a user runs it, as root, to the
-// end: it must exit 0 (it exits 1 when a step the transcript shows fails,
-// since its steps are this package's Walk), narrate every step, show the
-// essential output, use no colour when stdout is not a terminal, and leave
-// its container gone.
+// end, on each release of the suite (make demo RELEASE=...; Debian 12 and
+// 13, sid in make test-sid): it must exit 0 (it exits 1 when a step the
+// transcript shows fails, since its steps are this package's Walk),
+// narrate every step, show the essential output, use no colour when stdout
+// is not a terminal, and leave its container gone.
 func TestDemo(t *testing.T) {
 	harness.Require(t)
-	t.Parallel()
+	releases, err := harness.SuiteReleases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range releases {
+		t.Run(string(r), func(t *testing.T) {
+			t.Parallel()
+			demo(t, NamesFor(r))
+		})
+	}
+}
+
+func demo(t *testing.T, names Names) {
 	root, err := harness.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -28,12 +41,16 @@ func TestDemo(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(filepath.Join(root, "scripts", "demo.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "RELEASE=")
+	release := string(names.Release)
+	if names.Release == harness.Bookworm {
+		release = "" // scripts/demo.sh's default
+	}
+	cmd.Env = append(os.Environ(), "RELEASE="+release)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err = cmd.Run()
 	out := stdout.String()
-	t.Logf("scripts/demo.sh ran %s", time.Since(start).Round(time.Second))
+	t.Logf("RELEASE=%s scripts/demo.sh ran %s", release, time.Since(start).Round(time.Second))
 	if err != nil {
 		t.Fatalf("scripts/demo.sh: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
 	}
@@ -47,15 +64,15 @@ func TestDemo(t *testing.T) {
 		"# postmulti -I postfix-in -G mta -e create\n",
 		"postfix-out     mta             y         /etc/postfix-out\n",
 		"postfix-in      mta             y         /etc/postfix-in\n",
-		"# systemctl start postfix-mta.target\n",
+		"# systemctl start " + names.Group("mta") + "\n",
 		"# systemctl list-units 'postfix*'\n",
-		"postfix@postfix-out.service loaded active running",
+		names.Unit("postfix-out") + " loaded active running",
 		"by out.mta1.example.com (Postfix) with ESMTP id",
 		"X-PFI-Filter: passed",
 		"by in.mta1.example.com (Postfix) with ESMTP id",
 		"orig_queue_id=",
 		"# kill -9 ",
-		"# systemctl stop postfix-mta.target\n",
+		"# systemctl stop " + names.Group("mta") + "\n",
 		"The walk-through ran to the end in ",
 		"rm -rf " + harness.CacheDir(),
 	} {
@@ -64,10 +81,11 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// The start and stop orders, as shown.
-	if !regexp.MustCompile(`(?s)start order.*postfix@postfix-out\.service +starting.*postfix@postfix-in\.service +starting`).MatchString(out) {
+	o, i := regexp.QuoteMeta(names.Unit("postfix-out")), regexp.QuoteMeta(names.Unit("postfix-in"))
+	if !regexp.MustCompile(`(?s)start order.*` + o + ` +starting.*` + i + ` +starting`).MatchString(out) {
 		t.Errorf("the transcript does not show postfix-out starting before postfix-in")
 	}
-	if !regexp.MustCompile(`(?s)stop order.*postfix@postfix-in\.service +stopping.*postfix@postfix-out\.service +stopping`).MatchString(out) {
+	if !regexp.MustCompile(`(?s)stop order.*` + i + ` +stopping.*` + o + ` +stopping`).MatchString(out) {
 		t.Errorf("the transcript does not show postfix-in stopping before postfix-out")
 	}
 	if strings.Contains(out, "\x1b[") {

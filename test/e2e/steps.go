@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/harness"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // Walk runs the walk-through's steps in a container.
@@ -32,6 +34,17 @@ type Walk struct {
 	// note on what it is for ("" when it speaks for itself), just before
 	// it runs.
 	Typed func(args []string, note string)
+	// Names are the release's names; the zero value means Classic
+	// (Debian 12).
+	Names Names
+}
+
+// names returns w.Names, Classic when unset.
+func (w *Walk) names() Names {
+	if w.Names.Release == "" {
+		return Classic
+	}
+	return w.Names
 }
 
 // Type runs a command a person would type, failing t when it fails, and
@@ -48,17 +61,20 @@ func (w *Walk) Type(t harness.TB, note string, args ...string) string {
 	return res.Stdout
 }
 
-// BuildDeb builds this tree's .deb for the host's architecture with
-// scripts/build-packages.sh into dir and returns its path; the staging area
-// is dir/stage.
-func BuildDeb(dir string) (string, error) {
+// BuildDeb builds this tree's Debian 12 .deb (BuildDebFor Classic).
+func BuildDeb(dir string) (string, error) { return BuildDebFor(dir, Classic) }
+
+// BuildDebFor builds this tree's .deb for the host's architecture and the
+// release of n (its Flavour) with scripts/build-packages.sh into dir and
+// returns its path; the staging area is dir/stage.
+func BuildDebFor(dir string, n Names) (string, error) {
 	root, err := harness.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-packages.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PKG_DIST="+dir, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb")
+	cmd.Env = append(os.Environ(), "PKG_DIST="+dir, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb", "PKG_DEB_FLAVOURS="+n.Flavour)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("scripts/build-packages.sh: %w\n%s", err, out)
 	}
@@ -70,10 +86,11 @@ func BuildDeb(dir string) (string, error) {
 }
 
 // InstallDeb copies the package into the container's /root and installs it
-// with apt-get, as a user would; it checks that the generator and the shim
-// are then ours and the template is a drop-in on Debian's, and returns apt-get's output. The package
-// leaves running instances alone (their new template applies from their
-// next start): RestartPostfix follows.
+// with apt-get, as a user would; it checks that the shim (and on Debian 12
+// the generator) are then ours by a diversion, that no unit is diverted
+// and that the package's drop-ins on Debian's units are there, and returns
+// apt-get's output. The package leaves running instances alone (their new
+// settings apply from their next start): RestartPostfix follows.
 func (w *Walk) InstallDeb(t harness.TB, deb string) string {
 	t.Helper()
 	data, err := os.ReadFile(deb)
@@ -86,17 +103,22 @@ func (w *Walk) InstallDeb(t harness.TB, deb string) string {
 	if res, err := w.C.Exec("dpkg-query", "-W", "-f", "${Status}", "postfix-instances"); err != nil || res.Stdout != "install ok installed" {
 		t.Fatalf("after apt-get install, dpkg says postfix-instances is %q (%v)", res.Stdout, err)
 	}
+	n := w.names()
 	diverts := w.C.Run("dpkg-divert", "--list")
-	for _, f := range []string{"/usr/sbin/postmulti", "/usr/lib/systemd/system-generators/postfix-instance-generator"} {
+	for _, f := range n.Diverted {
 		if !strings.Contains(diverts, "diversion of "+f+" to ") {
 			t.Fatalf("after apt-get install, Debian's %s is not diverted:\n%s", f, diverts)
 		}
 	}
-	if strings.Contains(diverts, "postfix@.service") {
-		t.Fatalf("after apt-get install, a unit file is diverted:\n%s", diverts)
+	for _, f := range n.NotDiverted {
+		if strings.Contains(diverts, f) {
+			t.Fatalf("after apt-get install, %s is diverted:\n%s", f, diverts)
+		}
 	}
-	if _, err := w.C.Exec("test", "-f", TemplateDropIn); err != nil {
-		t.Fatalf("after apt-get install, our template is not installed as the drop-in %s: %v", TemplateDropIn, err)
+	for _, f := range n.DropIns {
+		if _, err := w.C.Exec("test", "-f", f); err != nil {
+			t.Fatalf("after apt-get install, the package's drop-in %s is missing: %v", f, err)
+		}
 	}
 	w.Shim = true
 	return out
@@ -104,12 +126,29 @@ func (w *Walk) InstallDeb(t harness.TB, deb string) string {
 
 // RestartPostfix types "systemctl restart postfix", as a user does after
 // installing the package: the default instance, started at boot by
-// Debian's template, comes under ours.
+// Debian's unit, comes under the package's drop-ins.
 func (w *Walk) RestartPostfix(t harness.TB) {
 	t.Helper()
-	w.Type(t, "the running default instance comes under the new template", "systemctl", "restart", "postfix")
-	if p := RequireActive(t, w.C, Unit("-")); !strings.Contains(p["FragmentPath"]+p["DropInPaths"], "postfix@") {
-		t.Fatalf("%s runs without our template: %v", Unit("-"), p)
+	n := w.names()
+	if !n.Debian13 {
+		w.Type(t, "the running default instance comes under the new template", "systemctl", "restart", "postfix")
+		if p := RequireActive(t, w.C, n.Default()); !strings.Contains(p["FragmentPath"]+p["DropInPaths"], "postfix@") {
+			t.Fatalf("%s runs without our template: %v", n.Default(), p)
+		}
+		return
+	}
+	w.Type(t, "the running default instance comes under the package's drop-ins", "systemctl", "restart", "postfix")
+	p := RequireActive(t, w.C, n.Default())
+	want := []string{"/run/systemd/generator/" + unit.DropIn(n.Default())}
+	for _, d := range n.DropIns {
+		if filepath.Base(filepath.Dir(d)) == n.Default()+".d" {
+			want = append(want, d)
+		}
+	}
+	for _, d := range want {
+		if !slices.Contains(strings.Fields(p["DropInPaths"]), d) {
+			t.Fatalf("%s runs without the drop-in %s: DropInPaths=%s", n.Default(), d, p["DropInPaths"])
+		}
 	}
 }
 

@@ -211,8 +211,9 @@ var Walkthrough = []Instance{
 	{Name: "postfix-in", Group: "mta", Listen: "127.0.0.1:" + InPort, Settings: inSettings, Enable: true},
 }
 
-// Unit is an instance's systemd unit.
-func Unit(name string) string { return "postfix@" + name + ".service" }
+// Unit is an instance's systemd unit on Debian 12 (Classic.Unit), where
+// most tests run.
+func Unit(name string) string { return Classic.Unit(name) }
 
 // ConfigDir is where postmulti puts an instance.
 func ConfigDir(name string) string { return "/etc/" + name }

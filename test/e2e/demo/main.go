@@ -108,13 +108,11 @@ var releases = map[string]string{
 	"sid":      "Debian unstable (sid)",
 }
 
-// checkRelease says whether the harness can boot release.
+// checkRelease says whether the demo knows release (the harness builds
+// and boots each of them).
 func checkRelease(release string) error {
 	if _, ok := releases[release]; !ok {
 		return fmt.Errorf("unknown release %q (bookworm, trixie, sid)", release)
-	}
-	if release != harness.Suite {
-		return fmt.Errorf("release %s not supported yet: internal/harness builds only %s root trees", release, harness.Suite)
 	}
 	return nil
 }
@@ -176,7 +174,7 @@ func main() {
 		os.Exit(1)
 	}
 	n.printf("\n%s in %s.\n", n.paint(green, "The walk-through ran to the end"), clock(time.Since(start)))
-	tryNext(n)
+	tryNext(n, e2e.NamesFor(harness.Release(*release)))
 	os.Exit(code)
 }
 
@@ -189,6 +187,7 @@ func envOr(name, def string) string {
 
 func run(t *demoT, n *narrator, release string) {
 	name := releases[release]
+	names := e2e.NamesFor(harness.Release(release))
 	n.printf("%s\n", n.paint(bold, "postfix-instances: the border MTA of MULTI_INSTANCE_README under real systemd"))
 	n.Note("A null-client default instance, postfix-in and postfix-out in group \"mta\", a content filter between them;")
 	n.Note("%s booted with systemd-nspawn, this tree's .deb installed with apt-get.", name)
@@ -223,7 +222,7 @@ func run(t *demoT, n *narrator, release string) {
 	var deb, smtptool string
 	took, err := n.Progress("building the binaries and the .deb (Go, nfpm)", nil, func(set func(string)) error {
 		var err error
-		if deb, err = e2e.BuildDeb(dist); err != nil {
+		if deb, err = e2e.BuildDebFor(dist, names); err != nil {
 			return err
 		}
 		set("building the demo's test SMTP filter and sink")
@@ -239,7 +238,7 @@ func run(t *demoT, n *narrator, release string) {
 	var tree string
 	took, err = n.Progress("looking for the cached tree in "+harness.CacheDir(), buildFigures, func(set func(string)) error {
 		var err error
-		tree, err = harness.EnsureTree(func(format string, args ...any) {
+		tree, err = harness.EnsureTreeOf(names.Release, func(format string, args ...any) {
 			msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "harness: ")
 			if strings.HasPrefix(msg, "building the root tree") {
 				msg = "building the root tree with debootstrap from this machine's apt mirror (about a minute, once)"
@@ -267,7 +266,7 @@ func run(t *demoT, n *narrator, release string) {
 	})
 	n.Say("container %s is up: systemd is its PID 1 (PID %d on this host), %s after systemd-nspawn started", c.Machine, c.PID1(), seconds(took))
 
-	w := &e2e.Walk{C: c, Typed: func(args []string, note string) {
+	w := &e2e.Walk{C: c, Names: names, Typed: func(args []string, note string) {
 		if t.interrupted() {
 			panic(fatal{}) // type nothing more
 		}
@@ -283,18 +282,26 @@ func run(t *demoT, n *narrator, release string) {
 			n.Output(line)
 		}
 	}
-	n.OK("%d diversions: Debian's generator (under both of its merged-/usr names), postmulti and its manual page moved aside, ours in their place; no unit diverted: our template is a drop-in on Debian's postfix@.service", diversions)
+	if names.Debian13 {
+		n.OK("%d diversions: postmulti and its manual page moved aside, ours in their place; no unit diverted: drop-ins on Debian's %s and postfix@.service, and the generator, which Debian 13 no longer has", diversions, names.Default())
+	} else {
+		n.OK("%d diversions: Debian's generator (under both of its merged-/usr names), postmulti and its manual page moved aside, ours in their place; no unit diverted: our template is a drop-in on Debian's postfix@.service", diversions)
+	}
 	w.RestartPostfix(t)
 
 	n.Step("Laying out the instances with postmulti")
 	n.Note("/etc/postfix/main.cf is the walk-through's null client: local submission only, relayhost = [mailhub.example.com]")
-	out2, in := e2e.Unit("postfix-out"), e2e.Unit("postfix-in")
+	out2, in := names.Unit("postfix-out"), names.Unit("postfix-in")
 	w.Layout(t, e2e.Walkthrough)
 	n.Output(w.Type(t, "", "postmulti", "-l"))
 	n.OK("postmulti -e enable made systemd rerun the generator: no daemon-reload typed")
+	if names.Debian13 {
+		n.Note("%s names an instance by its directory, as its postfix@.service does: /etc/postfix-out runs as %s, /etc/postfix-in as %s", name, out2, in)
+	}
 
 	n.Step("Starting the group")
-	started := w.StartGroup(t, "postfix-mta.target", out2, in)
+	group := names.Group("mta")
+	started := w.StartGroup(t, group, out2, in)
 	n.Output(legendless(w.Type(t, "", "systemctl", "list-units", "postfix*")))
 	n.Say("start order (systemd's timestamps):")
 	for _, u := range started {
@@ -335,13 +342,13 @@ func run(t *demoT, n *narrator, release string) {
 	n.OK("mail flows again: postfix-in %s -> postfix-out %s", d.InID, d.OutID)
 
 	n.Step("Stopping the group")
-	stopped := w.StopGroup(t, "postfix-mta.target", out2, in)
+	stopped := w.StopGroup(t, group, out2, in)
 	n.Say("stop order (systemd's timestamps):")
 	for _, u := range stopped {
 		n.Output(fmt.Sprintf("%-28s stopping %+.3f s   inactive %+.3f s", u.Unit, u.Began, u.End))
 	}
-	e2e.RequireActive(t, c, e2e.Unit("-"))
-	n.OK("reverse order: postfix-in was down before postfix-out began to stop; postfix@-.service, not in the group, runs on")
+	e2e.RequireActive(t, c, names.Default())
+	n.OK("reverse order: postfix-in was down before postfix-out began to stop; %s, not in the group, runs on", names.Default())
 
 	n.Step("Tearing down")
 	took, _ = n.Progress("powering the container off", nil, func(func(string)) error {
@@ -410,18 +417,19 @@ func diskUsage(dir string) float64 {
 
 // tryNext ends the transcript: the README's day-to-day commands, and where
 // the cache is.
-func tryNext(n *narrator) {
+func tryNext(n *narrator, names e2e.Names) {
+	out, in := strings.TrimSuffix(names.Unit("postfix-out"), ".service"), strings.TrimSuffix(names.Unit("postfix-in"), ".service")
 	n.printf("\n%s\n", n.paint(bold, "Try next, on a host with the package installed (make packages; apt-get install ./dist/postfix-instances_*_"+runtime.GOARCH+".deb):"))
 	for _, l := range [][2]string{
 		{"postmulti -l", "the instances, as upstream lists them"},
 		{"postfix-instances status", "every instance as systemd runs it; exit status for monitoring"},
 		{"postfix-instances check", "conflicts, loops and stale units across all instances"},
-		{"systemctl status postfix@postfix-out", "one instance: its master, its log"},
-		{"systemctl cat postfix@postfix-out", "what it runs: the template and the generated drop-in"},
-		{"systemctl start|stop|restart postfix-mta.target", "a group"},
+		{"systemctl status " + out, "one instance: its master, its log"},
+		{"systemctl cat " + out, "what it runs: the template and the generated drop-in"},
+		{"systemctl start|stop|restart " + names.Group("mta"), "a group"},
 		{"systemctl reload postfix", "every running instance"},
 		{"postmulti -g mta -p stop", "the same through the shim, waiting for every unit"},
-		{"journalctl -u postfix@postfix-in", "an instance's log"},
+		{"journalctl -u " + in, "an instance's log"},
 		{"postmulti -I postfix-test -e create", "one more instance: its unit exists at once"},
 	} {
 		n.printf("   %s %s\n", n.paint(cyan, fmt.Sprintf("%-48s", l[0])), n.paint(dim, l[1]))
