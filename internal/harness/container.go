@@ -546,6 +546,12 @@ func (c *Container) Exec(args ...string) (Result, error) {
 	return c.run(DefaultTimeout, nil, args...)
 }
 
+// ExecTimeout is Exec for a command that may take longer than
+// DefaultTimeout (an apt-get dist-upgrade).
+func (c *Container) ExecTimeout(timeout time.Duration, args ...string) (Result, error) {
+	return c.run(timeout, nil, args...)
+}
+
 // ExecInput is Exec with stdin.
 func (c *Container) ExecInput(stdin io.Reader, args ...string) (Result, error) {
 	return c.run(DefaultTimeout, stdin, args...)

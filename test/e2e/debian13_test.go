@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/harness"
-	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // TestDebian13Walkthrough is the walk-through on Debian 13's unit layout
@@ -74,7 +71,7 @@ func walkDebian13(t *testing.T, n Names) {
 
 	step(t, "systemctl start "+group+" starts "+out+" before "+in, func(t *testing.T) {
 		w.StartGroup(t, group, out, in)
-		requireMastersIn(t, c, def, out, in)
+		RequireMastersIn(t, c, def, out, in)
 	})
 
 	step(t, "a message to postfix-in reaches the sink through the filter and postfix-out", func(t *testing.T) {
@@ -100,15 +97,15 @@ func walkDebian13(t *testing.T, n Names) {
 	step(t, "systemctl stop "+group+" stops "+in+" before "+out, func(t *testing.T) {
 		w.StopGroup(t, group, out, in)
 		requireActive(t, c, def)
-		requireMastersIn(t, c, def)
+		RequireMastersIn(t, c, def)
 	})
 
 	step(t, "a reboot brings up exactly the enabled instances, in order, the default one last", func(t *testing.T) {
 		c.Reboot()
 		order := n.BootOrder(instances)
-		checkUpInOrder(t, c, order)
+		CheckUpInOrder(t, c, order)
 		requireNotRunning(t, c, off)
-		requireMastersIn(t, c, order...)
+		RequireMastersIn(t, c, order...)
 		w.SendTo(t, "dave@example.com")
 	})
 
@@ -135,13 +132,13 @@ func walkDebian13(t *testing.T, n Names) {
 		for _, u := range []string{def, out, in} {
 			requireNotRunning(t, c, u)
 		}
-		requireMastersIn(t, c)
+		RequireMastersIn(t, c)
 		w.Type(t, "", "systemctl", "start", "postfix")
 		for _, u := range []string{def, out, in} {
 			requireActive(t, c, u)
 		}
 		requireNotRunning(t, c, off)
-		requireMastersIn(t, c, def, out, in)
+		RequireMastersIn(t, c, def, out, in)
 	})
 
 	step(t, "postfix -c "+ConfigDir("postfix-out")+" start goes to "+out, func(t *testing.T) {
@@ -149,13 +146,13 @@ func walkDebian13(t *testing.T, n Names) {
 		requireNotRunning(t, c, out)
 		w.Type(t, "Debian's postfix-script hands the start to systemd", "postfix", "-c", ConfigDir("postfix-out"), "start")
 		requireActive(t, c, out)
-		requireMastersIn(t, c, def, out, in)
+		RequireMastersIn(t, c, def, out, in)
 		w.SendTo(t, "erin@example.com")
 	})
 
 	step(t, "postfix start goes to "+def, func(t *testing.T) {
 		w.Type(t, "", "systemctl", "stop", "postfix")
-		requireMastersIn(t, c)
+		RequireMastersIn(t, c)
 		w.Type(t, "Debian's postfix-script hands the start to systemd", "postfix", "start")
 		c.Eventually(def+" active", 30*time.Second, func() (bool, error) {
 			_, err := CheckActive(c, def)
@@ -166,7 +163,7 @@ func walkDebian13(t *testing.T, n Names) {
 		for _, u := range []string{out, in} {
 			requireActive(t, c, u)
 		}
-		requireMastersIn(t, c, def, out, in)
+		RequireMastersIn(t, c, def, out, in)
 	})
 
 	step(t, "systemctl enable --now "+off+" runs "+ConfigDir("postfix-off"), func(t *testing.T) {
@@ -175,7 +172,7 @@ func walkDebian13(t *testing.T, n Names) {
 		if !strings.Contains(p["DropInPaths"], "/"+off+".d/50-instance.conf") {
 			t.Errorf("%s runs without the generator's drop-in: %s", off, p["DropInPaths"])
 		}
-		requireMastersIn(t, c, def, out, in, off)
+		RequireMastersIn(t, c, def, out, in, off)
 		w.SendTo(t, "frank@example.com")
 	})
 
@@ -202,50 +199,4 @@ func walkDebian13(t *testing.T, n Names) {
 		}
 	})
 	t.Logf("the %s walk-through took %s", n.Release, time.Since(start).Round(time.Second))
-}
-
-// checkUpInOrder checks that units are active and came up in that order:
-// each was active before systemd began to start the next.
-func checkUpInOrder(t *testing.T, c *harness.Container, units []string) {
-	t.Helper()
-	var props []Props
-	for _, u := range units {
-		props = append(props, requireActive(t, c, u))
-	}
-	for i := 1; i < len(units); i++ {
-		a, b := props[i-1].Mono("ActiveEnterTimestampMonotonic"), props[i].Mono("InactiveExitTimestampMonotonic")
-		if a == 0 || b == 0 || a > b {
-			t.Errorf("%s became active at %d µs, %s began starting at %d µs: want %s first", units[i-1], a, units[i], b, units[i-1])
-		}
-	}
-	// Exactly these Postfix instance units run.
-	var running []string
-	for _, l := range strings.Split(c.Run("systemctl", "list-units", "--plain", "--no-legend", "--state=active", "--type=service", "postfix*"), "\n") {
-		// Instance units only, not the generator's oneshots.
-		if f := strings.Fields(l); len(f) > 0 && (f[0] == unit.Umbrella || strings.Contains(f[0], "@")) {
-			running = append(running, f[0])
-		}
-	}
-	want := slices.Clone(units)
-	sort.Strings(running)
-	sort.Strings(want)
-	if !slices.Equal(running, want) {
-		t.Errorf("active postfix units %q, want exactly %q", running, want)
-	}
-}
-
-// requireMastersIn checks that Postfix masters run in exactly units'
-// cgroups, one each, and in no other (none outside systemd).
-func requireMastersIn(t *testing.T, c *harness.Container, units ...string) {
-	t.Helper()
-	var got []string
-	for _, u := range Masters(t, c) {
-		got = append(got, u)
-	}
-	want := slices.Clone(units)
-	sort.Strings(got)
-	sort.Strings(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("Postfix masters run in %q, want one in each of %q (\"?\": outside any service)", got, want)
-	}
 }

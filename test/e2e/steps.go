@@ -455,3 +455,53 @@ func RequireNotRunning(t harness.TB, c *harness.Container, unit string) {
 		t.Fatalf("a master (PID %v) is still running in %s's cgroup", pids, unit)
 	}
 }
+
+// CheckUpInOrder checks that units are active and came up in that order
+// (each was active before systemd began to start the next), and that they
+// are exactly the Postfix instance units running.
+func CheckUpInOrder(t harness.TB, c *harness.Container, units []string) {
+	t.Helper()
+	var props []Props
+	for _, u := range units {
+		props = append(props, RequireActive(t, c, u))
+	}
+	var wrong []string
+	for i := 1; i < len(units); i++ {
+		a, b := props[i-1].Mono("ActiveEnterTimestampMonotonic"), props[i].Mono("InactiveExitTimestampMonotonic")
+		if a == 0 || b == 0 || a > b {
+			wrong = append(wrong, fmt.Sprintf("%s became active at %d µs, %s began starting at %d µs: want %s first", units[i-1], a, units[i], b, units[i-1]))
+		}
+	}
+	var running []string
+	for _, l := range strings.Split(c.Run("systemctl", "list-units", "--plain", "--no-legend", "--state=active", "--type=service", "postfix*"), "\n") {
+		// Instance units only, not the generator's oneshots.
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == unit.Umbrella || strings.Contains(f[0], "@")) {
+			running = append(running, f[0])
+		}
+	}
+	want := slices.Clone(units)
+	sort.Strings(running)
+	sort.Strings(want)
+	if !slices.Equal(running, want) {
+		wrong = append(wrong, fmt.Sprintf("active postfix units %q, want exactly %q", running, want))
+	}
+	if len(wrong) > 0 {
+		t.Fatalf("%s", strings.Join(wrong, "\n"))
+	}
+}
+
+// RequireMastersIn checks that Postfix masters run in exactly units'
+// cgroups, one each, and in no other (none outside systemd).
+func RequireMastersIn(t harness.TB, c *harness.Container, units ...string) {
+	t.Helper()
+	var got []string
+	for _, u := range Masters(t, c) {
+		got = append(got, u)
+	}
+	want := slices.Clone(units)
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Postfix masters run in %q, want one in each of %q (\"?\": outside any service)", got, want)
+	}
+}
