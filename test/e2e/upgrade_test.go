@@ -112,9 +112,11 @@ func TestUpgradeBookwormToTrixie(t *testing.T) {
 			t.Errorf("postfix-instances is %q after the upgrade, want the +%s build installed", v, now.Flavour)
 		}
 		diverts := c.Run("dpkg-divert", "--list")
-		t.Logf("dpkg-divert --list:\n%s", diverts)
+		// Debian's own packages divert files of theirs across the upgrade
+		// (usr-is-merged); ours and whatever names Postfix's files are
+		// checked.
 		for _, l := range strings.Split(strings.TrimSpace(diverts), "\n") {
-			if l != "" && !strings.Contains(l, "postmulti") {
+			if (strings.HasSuffix(l, " by postfix-instances") || strings.Contains(l, "postfix")) && !strings.Contains(l, "postmulti") {
 				t.Errorf("a diversion other than postmulti's is left: %s", l)
 			}
 		}
