@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 func inst(name, group string, enabled bool, dir string) instance.Instance {
@@ -31,7 +32,7 @@ func defaultInst() instance.Instance {
 
 // newSet is a Set of ins as Load makes it: resolved.
 func newSet(ins []instance.Instance) *instance.Set {
-	instance.Resolve(ins, nil)
+	instance.Resolve(ins, nil, unit.Classic)
 	return &instance.Set{Instances: ins}
 }
 

@@ -48,6 +48,7 @@ import (
 	"syscall"
 
 	"github.com/postfix-systemd/postfix-instances/internal/maincf"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // NamePrefix is the prefix postmulti requires of every instance name.
@@ -218,6 +219,12 @@ type Set struct {
 	// first, before those of the default instance.
 	Shared int
 
+	// Layout is the unit naming in force (unit.DetectLayout, from the
+	// postfix package's units in the file system Load read): every
+	// instance's Spec follows it, and whoever resolves a changed list
+	// again (postmulti -e) passes it to Resolve.
+	Layout unit.Layout
+
 	l *loader
 }
 
@@ -335,7 +342,7 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 	// Every instance claims up to four names and directories.
 	claims := 4*(len(dirs)+1) + 4
 	l.exact = make(map[string]owner, claims)
-	set := &Set{Instances: make([]Instance, 1, len(dirs)+1), Directories: dirs, l: l}
+	set := &Set{Instances: make([]Instance, 1, len(dirs)+1), Directories: dirs, l: l, Layout: unit.DetectLayout(fsys)}
 	set.Instances[0] = *def
 	set.Problems = l.claimShared(def, opts.CheckSharedDirs)
 	set.Shared = len(set.Problems)
@@ -355,7 +362,7 @@ func LoadWith(fsys fs.FS, defaultConfigDir string, opts Options) (*Set, error) {
 		set.Instances = append(set.Instances, *in)
 		conflicts = append(conflicts, l.claim(in, i+1, instanceClaims(in)))
 	}
-	Resolve(set.Instances, fsys)
+	Resolve(set.Instances, fsys, set.Layout)
 	// Problems in list order, one per instance (postmulti's conflicts
 	// first: they say it in postmulti's words); skipped instances get the
 	// first as their reason.

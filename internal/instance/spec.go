@@ -20,10 +20,13 @@ type Spec struct {
 	DataDir   string // data_directory, cleaned
 	MainCF    string // ConfigDir/main.cf
 
-	Unit        string // postfix@NAME.service
-	DropIn      string // UNIT.d/50-instance.conf, relative to a generator output directory
-	PIDFile     string // QueueDir/pid/master.pid
-	GroupTarget string // postfix-GROUP.target; "" without a multi_instance_group
+	Unit    string // postfix@NAME.service, … (unit.Layout.ForInstance)
+	DropIn  string // UNIT.d/50-instance.conf, relative to a generator output directory
+	PIDFile string // QueueDir/pid/master.pid
+	// GroupTarget is postfix-GROUP.target; "" without a
+	// multi_instance_group, and for the default instance on the Debian13
+	// layout, which joins no group target (unit.Layout.GroupMember).
+	GroupTarget string
 }
 
 // Runnable returns the instance's Spec, or why it cannot run under
@@ -41,7 +44,8 @@ func (in *Instance) Runnable() (Spec, error) {
 }
 
 // Resolve decides, for every instance of list, whether it can run under
-// systemd, and what its units and files are: it sets each instance's Spec,
+// systemd, and what its units and files are, named by layout's rules (see
+// unit.Layout; Load detects it, Set.Layout): it sets each instance's Spec,
 // or its Skip. list holds the instances in start order, the default
 // instance first, as Set.Instances holds them. This is the one place where
 // that is decided (Load calls it; so does postmulti -e, on the list it is
@@ -67,11 +71,11 @@ func (in *Instance) Runnable() (Spec, error) {
 // Each skipped instance gets one reason, the first of these: a Problem
 // whose Err names the file (and line) at fault and wraps the reason
 // itself (errors.Unwrap).
-func Resolve(list []Instance, fsys fs.FS) {
+func Resolve(list []Instance, fsys fs.FS, layout unit.Layout) {
 	if len(list) == 0 {
 		return
 	}
-	r := &resolver{owners: make(map[claimKey]owner, 6*len(list)+4), fsys: fsys, def: &list[0]}
+	r := &resolver{owners: make(map[claimKey]owner, 6*len(list)+4), fsys: fsys, def: &list[0], layout: layout}
 	r.claimShared()
 	for i := range list {
 		in := &list[i]
@@ -94,6 +98,7 @@ type resolver struct {
 	owners map[claimKey]owner
 	fsys   fs.FS
 	def    *Instance
+	layout unit.Layout
 }
 
 // claimKey is one thing an instance holds: a config directory, a unit, a
@@ -189,19 +194,11 @@ func (r *resolver) check(in *Instance) (Spec, *Problem) {
 	}
 	s.PIDFile = unit.PIDFile(s.QueueDir)
 	var err error
-	switch {
-	case in.Default:
-		s.Unit = unit.ForDefault()
-	case in.Name == "":
-		s.Unit, err = unit.ForPath(s.ConfigDir)
-	default:
-		s.Unit, err = unit.ForName(in.Name)
-	}
-	if err != nil {
+	if s.Unit, err = r.layout.ForInstance(in.Default, in.Name, s.ConfigDir); err != nil {
 		return s, r.problem(in, paramName, BadName, "%v", err)
 	}
 	s.DropIn = unit.DropIn(s.Unit)
-	if in.Group != "" {
+	if in.Group != "" && r.layout.GroupMember(in.Default) {
 		if s.GroupTarget, err = unit.ForGroup(in.Group); err != nil {
 			return s, r.problem(in, paramGroup, BadName, "%v", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // TestResolve: the reproductions of issue 10 that Resolve decides.
@@ -35,7 +37,7 @@ func TestResolve(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			list := []Instance{def, tc.in}
-			Resolve(list, nil)
+			Resolve(list, nil, unit.Classic)
 			if _, err := list[0].Runnable(); err != nil {
 				t.Fatalf("default instance: %v", err)
 			}
@@ -80,7 +82,7 @@ func TestResolveSameFile(t *testing.T) {
 		{Name: "postfix-b", ConfigDir: "/etc/postfix-b", QueueDir: "/var/spool/postfix-b", DataDir: "/var/lib/postfix-b"},
 		{Name: "postfix-c", ConfigDir: "/etc/postfix-c", QueueDir: "/var/spool/postfix-c", DataDir: "/var/lib/postfix-c"},
 	}
-	Resolve(list, DirFS(root))
+	Resolve(list, DirFS(root), unit.Classic)
 	var p Problem
 	for i, want := range map[int]string{
 		2: "config_directory /etc/postfix-b is the same directory as the config_directory of instance /etc/postfix-a",
@@ -94,7 +96,7 @@ func TestResolveSameFile(t *testing.T) {
 		t.Errorf("the first owner cannot run: %v", err)
 	}
 	// Without the files, only the paths count.
-	Resolve(list, nil)
+	Resolve(list, nil, unit.Classic)
 	for i := range list {
 		if _, err := list[i].Runnable(); err != nil {
 			t.Errorf("without fsys, instance %d: %v", i, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd/systemdtest"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // insideEnv makes this test binary, run inside the container, carry out
@@ -137,7 +138,7 @@ func loadInstances() ([]instance.Instance, error) {
 		}
 		insts = append(insts, inst)
 	}
-	instance.Resolve(insts, nil)
+	instance.Resolve(insts, nil, unit.Classic)
 	return insts, nil
 }
 

@@ -24,7 +24,7 @@
 //     to visit, that is the fatal error "No matching instances".
 //
 // With a systemd Manager, three actions become jobs on the instance's unit
-// (postfix@NAME.service, its instance.Spec), each waited for:
+// (postfix@NAME.service, …: its instance.Spec), each waited for:
 // start → StartUnit, stop → StopUnit, reload → ReloadUnit. An instance that
 // cannot run under systemd (instance.Instance.Runnable: the generator
 // skipped it) is skipped, with the generator's reason, and a unit that
@@ -46,6 +46,7 @@ import (
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // Upstream's defaults for the three command lists (mail_params.h,
@@ -108,6 +109,18 @@ type Options struct {
 	// Prog prefixes Run's messages ("postmulti: warning: …"); "" means
 	// "postmulti".
 	Prog string
+
+	// Layout is the host's unit naming (instance.Set.Layout). On
+	// unit.Debian13, with a Manager, the default instance's unit is
+	// Debian's postfix.service, of which every other instance's unit is
+	// PartOf=: a stop of the default instance that is not part of a stop
+	// of every instance (Whole) is refused (ErrStopStopsAll), and a start
+	// starts the default instance last, as Debian's Before=postfix.service
+	// has systemd do anyway.
+	Layout unit.Layout
+	// Whole says that insts are every instance of the host (postmulti -a,
+	// or a selection that happens to hold them all).
+	Whole bool
 }
 
 // Command is one program to execute directly, never through a shell.

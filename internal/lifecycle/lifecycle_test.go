@@ -15,6 +15,7 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd"
 	"github.com/postfix-systemd/postfix-instances/internal/systemd/systemdfake"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // log is the ordered record of what a run did: "run ACTION ARGS… @DIR" for
@@ -76,7 +77,7 @@ func resolved(insts ...instance.Instance) []instance.Instance {
 			insts[i].DataDir = "/var/lib/" + base
 		}
 	}
-	instance.Resolve(insts, nil)
+	instance.Resolve(insts, nil, unit.Classic)
 	return insts
 }
 

@@ -20,6 +20,13 @@ import (
 // instance). Its text is upstream's, capital letter included.
 var ErrNoMatchingInstances = errors.New("No matching instances") //nolint:staticcheck // upstream's words
 
+// ErrStopStopsAll is the refusal of a "-p stop" that selects the default
+// instance but not every instance, on the Debian13 layout: Debian 13's
+// postfix@.service (and our postfix-dir@.service) are PartOf=
+// postfix.service, the default instance, so stopping it would stop every
+// instance.
+var ErrStopStopsAll = errors.New(`cannot stop only the default instance: on Debian 13 its unit, postfix.service, stops every instance (they are all PartOf=postfix.service); use "systemctl stop postfix" or "postmulti -p stop" to stop all instances, or select secondary instances only`)
+
 // class is how upstream treats a command (iterate_postfix_command).
 type class int
 
@@ -89,6 +96,19 @@ func (r *runState) run(ctx context.Context) (int, error) {
 	}
 	cls := r.classify()
 	order := slices.Clone(r.insts)
+	if r.sd != nil && r.opts.Layout == unit.Debian13 {
+		switch {
+		case r.action == "stop" && !r.opts.Whole && r.stopsDefault():
+			return 1, ErrStopStopsAll
+		case r.action == "start":
+			// Debian's Before=postfix.service: the default instance
+			// comes up last; say so in the order of the jobs too.
+			if i := slices.IndexFunc(order, func(in instance.Instance) bool { return in.Default }); i >= 0 {
+				d := order[i]
+				order = append(slices.Delete(order, i, i+1), d)
+			}
+		}
+	}
 	if cls == classStop {
 		slices.Reverse(order)
 	}
@@ -118,6 +138,18 @@ func (r *runState) run(ctx context.Context) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// stopsDefault reports whether the run would stop the default instance:
+// selected, enabled (a stop visits enabled instances only) and with a
+// unit.
+func (r *runState) stopsDefault() bool {
+	for _, in := range r.insts {
+		if in.Default && in.Enabled && in.Skip == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // syncUnits makes systemd re-run the generator, once, before units are

@@ -167,7 +167,7 @@ func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 	for i, ip := range r.list {
 		list[i] = *ip
 	}
-	instance.Resolve(list, instance.DirFS(r.path("/")))
+	instance.Resolve(list, instance.DirFS(r.path("/")), r.pc.set.Layout)
 	for i, ip := range r.list {
 		if list[i].Skip == nil || ip != target && !r.runnable[ip] {
 			continue

@@ -70,6 +70,8 @@ func (r *runner) runPostfix(o PostfixOptions) error {
 		Stdout:          r.env.Stdout,
 		Stderr:          r.env.Stderr,
 		Prog:            r.prog,
+		Layout:          r.pc.set.Layout,
+		Whole:           len(insts) == len(r.list),
 	})
 	if err != nil {
 		var fe *fatalError

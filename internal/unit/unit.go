@@ -1,22 +1,33 @@
 // Package unit holds the names of the systemd units that run Postfix
 // instances, and the rules for making them: the one place that says what
-// the template, the drop-in, the umbrella unit, a group target and an
+// the templates, the drop-in, the umbrella unit, a group target and an
 // instance's unit are called, which instance names and groups can stand in
-// a unit name, how long a unit name may be, and how a nameless instance's
-// config directory is escaped.
+// a unit name, how long a unit name may be, and how a config directory is
+// escaped.
+//
+// The rules depend on the host's layout (Layout, DetectLayout): Classic on
+// Debian 12 and RPM systems, where our template runs every instance;
+// Debian13 on Debian 13 and sid, where Debian's own postfix.service is the
+// default instance and Debian's postfix@X.service runs /etc/postfix-X.
 //
 // The generator (which writes the units), the life cycle (which starts
 // them) and the postmulti shim (which refuses what the generator would
 // skip) all name units through this package; package instance decides
-// which instance gets which unit (instance.Resolve).
+// which instance gets which unit (instance.Resolve, with Layout.ForInstance).
 //
+//	Classic:
 //	postfix@.service                      Template: the shipped template
 //	postfix@-.service                     ForDefault: the default instance
 //	postfix@NAME.service                  ForName: a named instance, the name unescaped
 //	postfix@ESCAPED-PATH.service          ForPath: a nameless instance (systemd-escape --path)
-//	postfix@NAME.service.d/50-instance.conf   DropIn: the generated drop-in
-//	postfix-GROUP.target                  ForGroup: one per multi_instance_group
 //	postfix.service                       Umbrella: every enabled instance
+//	Debian13:
+//	postfix.service                       Debian13.Default(): the default instance (Debian's unit)
+//	postfix@X.service                     DebianForConfigDir: /etc/postfix-X (Debian's template)
+//	postfix-dir@ESCAPED-PATH.service      ForDir: any other config directory (DirTemplate)
+//	Both:
+//	UNIT.d/50-instance.conf               DropIn: the generated drop-in
+//	postfix-GROUP.target                  ForGroup: one per multi_instance_group
 //	QUEUE/pid/master.pid                  PIDFile: the master's PID file
 package unit
 
@@ -247,15 +258,29 @@ func escape(s string) string {
 
 // DebianForConfigDir returns the unit Debian 13's own postfix@.service
 // template runs the config directory dir as: postfix@X.service for
-// /etc/postfix-X (X as systemd-escape writes it, which is how Debian's
-// "postfix start" redirect computes it), and false for every other
-// directory, which Debian 13 does not run.
+// /etc/postfix-X (X non-empty, without a slash, once dir is cleaned),
+// and false for every other directory, which Debian 13 does not run.
+//
+// X is written as Debian's "postfix start" redirect computes it
+// (postfix-script): "systemd-escape -p $config_directory", less
+// everything up to the first "\x2d". That is the path escaping of X
+// within the path, which differs from "systemd-escape X" only for a
+// leading dot: /etc/postfix-.x is postfix@.x.service, not
+// postfix@\x2ex.service (both mean /etc/postfix-.x to the template, but
+// systemd would hold them as two units).
 func DebianForConfigDir(dir string) (string, bool) {
-	suffix, ok := strings.CutPrefix(dir, "/etc/postfix-")
+	if !strings.HasPrefix(dir, "/") || hasDotDot(dir) {
+		return "", false
+	}
+	suffix, ok := strings.CutPrefix(path.Clean(dir), "/etc/postfix-")
 	if !ok || suffix == "" || strings.Contains(suffix, "/") {
 		return "", false
 	}
-	return instanceUnit(escape(suffix)), true
+	x, ok := strings.CutPrefix(escapePath(path.Clean(dir)), `etc-postfix\x2d`)
+	if !ok {
+		return "", false
+	}
+	return instanceUnit(x), true
 }
 
 func slicesDeleteDot(parts []string) []string {

@@ -137,6 +137,10 @@ func TestDebianForConfigDir(t *testing.T) {
 		"/etc/postfix-":      "",
 		"/etc/postfix-a/b":   "",
 		"/srv/postfix-out":   "",
+		"/etc/postfix-.x":    "postfix@.x.service", // the redirect's, not systemd-escape .x
+		"/etc//postfix-out/": "postfix@out.service",
+		"/etc/postfix":       "",
+		"etc/postfix-out":    "",
 	} {
 		if got, ok := DebianForConfigDir(dir); got != want || ok != (want != "") {
 			t.Errorf("DebianForConfigDir(%q) = %q, %v; want %q", dir, got, ok, want)
