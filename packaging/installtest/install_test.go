@@ -468,6 +468,17 @@ func (s *session) checkDebianBack(debianSum map[string]string) {
 // file it shipped remains, except Debian's own restored ones.
 func (s *session) checkNothingLeft(deb string) {
 	s.t.Helper()
+	var restored []string
+	for _, r := range replaced {
+		restored = append(restored, r.debian, "/usr"+r.debian)
+	}
+	s.checkNothingLeftOf(deb, restored)
+}
+
+// checkNothingLeftOf is checkNothingLeft with the paths of Debian's files
+// that were diverted and are back.
+func (s *session) checkNothingLeftOf(deb string, debians []string) {
+	s.t.Helper()
 	if res, err := s.c.Exec("dpkg-query", "-W", "-f", "${db:Status-Status}", "postfix-instances"); err == nil &&
 		strings.TrimSpace(res.Stdout) != "not-installed" {
 		s.t.Fatalf("after purge dpkg still knows postfix-instances: %s", res.Stdout)
@@ -484,9 +495,8 @@ func (s *session) checkNothingLeft(deb string) {
 		s.t.Fatal(err)
 	}
 	restored := map[string]bool{}
-	for _, r := range replaced {
-		restored[r.debian] = true
-		restored["/usr"+r.debian] = true
+	for _, d := range debians {
+		restored[d] = true
 	}
 	for _, name := range names {
 		if restored[name] {
