@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Build the postfix-instances .deb and .rpm packages with nfpm.
 #
-#   scripts/build-packages.sh          # .deb and .rpm for amd64 and arm64 into dist/
+#   scripts/build-packages.sh          # .deb (twice) and .rpm for amd64 and arm64 into dist/
 #
 # Environment:
 #   PKG_ARCHES       Go architectures to build (default "amd64 arm64")
 #   PKG_FORMATS      nfpm packagers to run (default "deb rpm")
+#   PKG_DEB_FLAVOURS Debian generations to build the .deb for (default
+#                    "deb12 deb13"): deb12 for Debian 12 (bookworm), deb13
+#                    for Debian 13 (trixie) and sid; the package version
+#                    gets "+deb12" or "+deb13" (packaging/README.md, "Two
+#                    builds")
 #   PKG_VERSION      package version (default: from git describe, see
 #                    packaging/pkgversion)
 #   PKG_MAINTAINER   Maintainer/Packager (default: the project's address)
@@ -25,6 +30,7 @@ cd "$ROOT"
 
 PKG_ARCHES=${PKG_ARCHES:-amd64 arm64}
 PKG_FORMATS=${PKG_FORMATS:-deb rpm}
+PKG_DEB_FLAVOURS=${PKG_DEB_FLAVOURS:-deb12 deb13}
 PKG_MAINTAINER=${PKG_MAINTAINER:-postfix-instances developers <postfix-systemd@users.noreply.github.com>}
 PKG=postfix-instances
 DIST=${PKG_DIST:-dist}
@@ -72,31 +78,56 @@ synopsis=$(head -1 packaging/description)
 grep -qxF "  summary: $synopsis" packaging/nfpm.yaml ||
 	die "packaging/nfpm.yaml: rpm.summary differs from the synopsis in packaging/description: $synopsis"
 
-# units/: the .rpm installs every top-level file, except postfix.service,
-# which both distributions' postfix packages ship (Debian's is already the
-# umbrella; Fedora's becomes one through packaging/rpm's drop-in). The .deb
-# installs postfix@.service as a drop-in on Debian's template
-# (packaging/nfpm.yaml) and knows no other unit: a new one would be left out
-# of it silently, so it stops the build. The only subdirectory understood is
-# units/debian/ with drop-ins for postfix@.service; anything else would be
-# silently left out too.
+# units/: every file has exactly one place, and a file this script does
+# not know stops the build (it would be left out of the packages silently):
+#   postfix.service       installed by none (both distributions' postfix
+#                         packages ship it; Fedora's becomes the umbrella
+#                         through packaging/rpm's drop-in)
+#   postfix@.service      the .rpm's template; the deb12 .deb's drop-in
+#                         postfix@.service.d/20-postfix-instances.conf on
+#                         Debian 12's template
+#   postfix-dir@.service  deb13 only: the template for instances outside
+#                         /etc/postfix-* (Debian 13's postfix@ runs those)
+#   debian/postfix@.service.d/*.conf
+#                         deb12 only: more drop-ins on Debian 12's template
+#   debian13/postfix.service.d/*.conf, debian13/postfix@.service.d/*.conf
+#                         deb13 only: drop-ins on Debian 13's own units
 for f in units/*; do
 	case $f in
-	units/debian) ;;
-	units/postfix.service | units/postfix@.service) [ -f "$f" ] || die "units/: $f is not a regular file" ;;
-	*) die "units/: $f is a unit the .deb does not install (packaging/nfpm.yaml installs units/postfix@.service as a drop-in on Debian's template, nothing else); scripts/build-packages.sh does not know where it goes" ;;
+	units/debian | units/debian13) [ -d "$f" ] || die "units/: $f is not a directory" ;;
+	units/postfix.service | units/postfix@.service | units/postfix-dir@.service)
+		[ -f "$f" ] || die "units/: $f is not a regular file" ;;
+	*) die "units/: $f is a unit scripts/build-packages.sh does not know where to install (see the table above it)" ;;
 	esac
 done
-if [ -d units/debian ]; then
-	while IFS= read -r f; do
-		case $f in
-		units/debian/postfix@.service.d/*.conf) ;;
-		*) die "units/debian/: $f is not a postfix@.service drop-in; scripts/build-packages.sh does not know where it goes" ;;
-		esac
-	done < <(find units/debian -mindepth 1 ! -type d)
-	ls units/debian/postfix@.service.d/*.conf >/dev/null 2>&1 ||
-		die "units/debian/postfix@.service.d/ holds no drop-in: Debian's configure-instance.sh would no longer run before each start"
-fi
+need units/postfix-dir@.service "units/ (Debian 13 template)"
+while IFS= read -r f; do
+	case $f in
+	units/debian/postfix@.service.d/*.conf) ;;
+	units/debian13/postfix.service.d/*.conf | units/debian13/postfix@.service.d/*.conf) ;;
+	*) die "$f is not a drop-in scripts/build-packages.sh knows where to install (see the table above it)" ;;
+	esac
+done < <(find units/debian units/debian13 -mindepth 1 ! -type d)
+ls units/debian/postfix@.service.d/*.conf >/dev/null 2>&1 ||
+	die "units/debian/postfix@.service.d/ holds no drop-in: Debian 12's configure-instance.sh would no longer run before each start"
+for u in postfix.service postfix@.service; do
+	need "units/debian13/$u.d/20-postfix-instances.conf" "units/ (drop-in on Debian 13's $u)"
+done
+
+# The .deb flavours: one source, one .deb per Debian generation
+# (packaging/README.md, "Two builds"). Depends: keep apt from combining a
+# build with a postfix it cannot drive; Debian's postfix 3.9.1-7 is where
+# the units were redesigned ("~": its backports and rebuilds count too).
+deb_depends() {
+	case $1 in
+	deb12) echo "postfix (>= 3.7)|postfix (<< 3.9.1-7~)" ;;
+	deb13) echo "postfix (>= 3.9.1-7~)|" ;;
+	*) die "PKG_DEB_FLAVOURS: unknown flavour $1 (deb12, deb13)" ;;
+	esac
+}
+for flavour in $PKG_DEB_FLAVOURS; do
+	deb_depends "$flavour" >/dev/null
+done
 
 # --- version and timestamps -------------------------------------------------
 
@@ -149,12 +180,24 @@ done
 
 # --- everything else --------------------------------------------------------
 
-for f in units/*; do
-	[ -f "$f" ] && [ "$f" != units/postfix.service ] && cp "$f" "$STAGE/common/units/"
+# The .rpm's units (installed as they are).
+cp units/postfix@.service "$STAGE/common/units/"
+# The units of each .deb flavour, laid out as under /usr/lib/systemd/system.
+for flavour in $PKG_DEB_FLAVOURS; do
+	sys=$STAGE/$flavour/systemd-system
+	mkdir -p "$sys"
+	case $flavour in
+	deb12)
+		mkdir -p "$sys/postfix@.service.d"
+		cp units/postfix@.service "$sys/postfix@.service.d/20-postfix-instances.conf"
+		cp units/debian/postfix@.service.d/*.conf "$sys/postfix@.service.d/"
+		;;
+	deb13)
+		cp units/postfix-dir@.service "$sys/"
+		cp -r units/debian13/postfix.service.d units/debian13/postfix@.service.d "$sys/"
+		;;
+	esac
 done
-if [ -d units/debian ]; then
-	cp -r units/debian "$STAGE/common/units-debian"
-fi
 gzip -9nc man/postfix-instance-generator.8 >"$STAGE/common/man/postfix-instance-generator.8.gz"
 gzip -9nc man/postmulti.1 >"$STAGE/common/man/postmulti.1.gz"
 mkdir -p "$STAGE/common/man-instances"
@@ -200,6 +243,15 @@ else
 fi
 touch -d "@$SOURCE_DATE_EPOCH" "$changelog"
 gzip -9nc "$changelog" >"$STAGE/common/doc/changelog.gz"
+# Each .deb flavour's changelog starts with its own version (the entry of
+# VERSION, whether a release or a snapshot, is the entry of VERSION+debNN).
+for flavour in $PKG_DEB_FLAVOURS; do
+	sed "1s/^$PKG ($PKG_VERSION)/$PKG ($PKG_VERSION+$flavour)/" "$changelog" >"$STAGE/$flavour/changelog"
+	[ "$(head -1 "$STAGE/$flavour/changelog")" != "$(head -1 "$changelog")" ] ||
+		die "cannot put $PKG_VERSION+$flavour at the top of the changelog"
+	touch -d "@$SOURCE_DATE_EPOCH" "$STAGE/$flavour/changelog"
+	gzip -9nc "$STAGE/$flavour/changelog" >"$STAGE/$flavour/changelog.gz"
+done
 
 # The same changelog for RPM, in nfpm's (chglog's) YAML format.
 yaml_quote() {
@@ -242,16 +294,23 @@ yaml_quote() {
 # nfpm, built from the pinned tools module (cached by the go command).
 (cd packaging/tools && $GO build -o "$STAGE/nfpm" github.com/goreleaser/nfpm/v2/cmd/nfpm)
 
+# nfpm ARCH FORMAT CONFIG VERSION DESCRIPTION [FLAVOUR DEPENDS]
+nfpm() {
+	local deps=${7:-|}
+	PKG_STAGE=$STAGE PKG_DESCRIPTION=$5 PKG_ARCH=$1 PKG_GOARCH=$1 PKG_VERSION=$4 PKG_MAINTAINER=$PKG_MAINTAINER \
+		PKG_FLAVOUR=${6:-} PKG_DEB_DEPENDS_MIN=${deps%%|*} PKG_DEB_DEPENDS_MAX=${deps#*|} \
+		"$STAGE/nfpm" package --config "$3" --packager "$2" --target "$DIST/"
+}
 for arch in $PKG_ARCHES; do
 	for fmt in $PKG_FORMATS; do
-		config=packaging/nfpm.yaml
-		description=$(cat packaging/description)
 		if [ "$fmt" = rpm ]; then
-			config=$STAGE/nfpm-rpm.yaml
-			description=$(tail -n +2 packaging/description)
+			nfpm "$arch" rpm "$STAGE/nfpm-rpm.yaml" "$PKG_VERSION" "$(tail -n +2 packaging/description)"
+			continue
 		fi
-		PKG_STAGE=$STAGE PKG_DESCRIPTION=$description PKG_ARCH=$arch PKG_GOARCH=$arch PKG_VERSION=$PKG_VERSION PKG_MAINTAINER=$PKG_MAINTAINER \
-			"$STAGE/nfpm" package --config "$config" --packager "$fmt" --target "$DIST/"
+		for flavour in $PKG_DEB_FLAVOURS; do
+			nfpm "$arch" deb packaging/nfpm.yaml "$PKG_VERSION+$flavour" "$(cat packaging/description)" \
+				"$flavour" "$(deb_depends "$flavour")"
+		done
 	done
 done
 shopt -s nullglob

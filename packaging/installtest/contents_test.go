@@ -13,9 +13,10 @@ import (
 	"github.com/postfix-systemd/postfix-instances/internal/harness"
 )
 
-// TestPackageContents builds both packages for this machine's architecture
-// and checks their file lists, modes, relations and maintainer scripts
-// against what packaging/README.md promises. It needs dpkg-deb and rpm
+// TestPackageContents builds the packages for this machine's architecture
+// (the .deb in both flavours, deb12 and deb13) and checks their file lists,
+// modes, versions, relations and maintainer scripts against what
+// packaging/README.md promises. It needs dpkg-deb and rpm
 // (scripts/packaging-check.sh installs rpm), not a container.
 func TestPackageContents(t *testing.T) {
 	if testing.Short() {
@@ -37,27 +38,21 @@ func TestPackageContents(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/build-packages.sh: %v\n%s", err, out)
 	}
-	debs, _ := filepath.Glob(filepath.Join(dist, "*.deb"))
+	deb12, _ := filepath.Glob(filepath.Join(dist, "*+deb12_*.deb"))
+	deb13, _ := filepath.Glob(filepath.Join(dist, "*+deb13_*.deb"))
+	all, _ := filepath.Glob(filepath.Join(dist, "*.deb"))
 	rpms, _ := filepath.Glob(filepath.Join(dist, "*.rpm"))
-	if len(debs) != 1 || len(rpms) != 1 {
-		t.Fatalf("want one .deb and one .rpm in %s, got %v %v", dist, debs, rpms)
+	if len(deb12) != 1 || len(deb13) != 1 || len(all) != 2 || len(rpms) != 1 {
+		t.Fatalf("want a +deb12 and a +deb13 .deb and one .rpm in %s, got %v %v", dist, all, rpms)
 	}
 
-	// The static units: every file of units/ but postfix.service.
-	var units []string
-	entries, err := os.ReadDir(filepath.Join(root, "units"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Type().IsRegular() && e.Name() != "postfix.service" {
-			units = append(units, "/usr/lib/systemd/system/"+e.Name())
-		}
-	}
-	if !slices.Contains(units, "/usr/lib/systemd/system/postfix@.service") {
-		t.Fatalf("units/ has no postfix@.service")
-	}
+	// The .rpm's only static unit is the template (postfix.service is
+	// Fedora's; postfix-dir@.service is Debian 13's).
+	units := []string{"/usr/lib/systemd/system/postfix@.service"}
 	debDropins, _ := filepath.Glob(filepath.Join(root, "units", "debian", "postfix@.service.d", "*.conf"))
+	if len(debDropins) == 0 {
+		t.Fatal("units/debian/postfix@.service.d/ holds no drop-in")
+	}
 	common := []string{
 		"/usr/lib/systemd/system-generators/postfix-instance-generator 0755",
 		"/usr/share/man/man8/postfix-instance-generator.8.gz 0644",
@@ -73,10 +68,8 @@ func TestPackageContents(t *testing.T) {
 		"/usr/share/fish/vendor_completions.d/postfix-instances.fish 0644",
 	}
 
-	// The .deb installs the template as a drop-in on Debian's (no other
-	// unit: scripts/build-packages.sh refuses one), the .rpm as a unit.
-	wantDeb := append(slices.Clone(common),
-		"/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf 0644",
+	// Both .deb flavours: the same programs, pages and completions.
+	debCommon := append(slices.Clone(common),
 		"/usr/sbin/postmulti 0755",
 		"/usr/share/man/man1/postmulti.1.gz 0644",
 		"/usr/share/zsh/vendor-completions/_postmulti 0644",
@@ -85,21 +78,102 @@ func TestPackageContents(t *testing.T) {
 		"/usr/share/doc/postfix-instances/copyright 0644",
 		"/usr/share/lintian/overrides/postfix-instances 0644",
 	)
+	// deb12 installs the template as a drop-in on Debian 12's, with
+	// units/debian/'s drop-ins beside it.
+	want12 := append(slices.Clone(debCommon),
+		"/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf 0644")
 	for _, d := range debDropins {
-		wantDeb = append(wantDeb, "/usr/lib/systemd/system/postfix@.service.d/"+filepath.Base(d)+" 0644")
+		want12 = append(want12, "/usr/lib/systemd/system/postfix@.service.d/"+filepath.Base(d)+" 0644")
 	}
-	var gotDeb []string
-	for _, line := range strings.Split(strings.TrimSpace(output(t, "dpkg-deb", "-c", debs[0])), "\n") {
-		f := strings.Fields(line)
-		if strings.HasPrefix(f[0], "d") {
-			continue
+	// deb13: drop-ins on Debian 13's two units and our postfix-dir@; not
+	// the Debian 12 drop-ins (configure-instance.sh refuses arguments on
+	// 13, Debian's template there is not ours to replace).
+	want13 := append(slices.Clone(debCommon),
+		"/usr/lib/systemd/system/postfix-dir@.service 0644",
+		"/usr/lib/systemd/system/postfix.service.d/20-postfix-instances.conf 0644",
+		"/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf 0644")
+	stageSum := map[string]string{
+		"deb12/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf": "units/postfix@.service",
+		"deb13/usr/lib/systemd/system/postfix@.service.d/20-postfix-instances.conf": "units/debian13/postfix@.service.d/20-postfix-instances.conf",
+		"deb13/usr/lib/systemd/system/postfix.service.d/20-postfix-instances.conf":  "units/debian13/postfix.service.d/20-postfix-instances.conf",
+		"deb13/usr/lib/systemd/system/postfix-dir@.service":                         "units/postfix-dir@.service",
+	}
+	for _, c := range []struct {
+		flavour, deb, depends string
+		want                  []string
+	}{
+		{"deb12", deb12[0], "Depends: postfix (>= 3.7), postfix (<< 3.9.1-7~)\n", want12},
+		{"deb13", deb13[0], "Depends: postfix (>= 3.9.1-7~)\n", want13},
+	} {
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(output(t, "dpkg-deb", "-c", c.deb)), "\n") {
+			f := strings.Fields(line)
+			if strings.HasPrefix(f[0], "d") {
+				continue
+			}
+			got = append(got, strings.TrimPrefix(f[5], ".")+" "+modeOf(f[0]))
+			if f[1] != "root/root" {
+				t.Errorf("%s: %s is owned by %s, want root/root", c.flavour, f[5], f[1])
+			}
 		}
-		gotDeb = append(gotDeb, strings.TrimPrefix(f[5], ".")+" "+modeOf(f[0]))
-		if f[1] != "root/root" {
-			t.Errorf(".deb: %s is owned by %s, want root/root", f[5], f[1])
+		sameSet(t, c.flavour+" .deb files", got, c.want)
+		control := output(t, "dpkg-deb", "-f", c.deb, "Package", "Version", "Depends", "Section")
+		for _, want := range []string{"Package: postfix-instances\n", c.depends, "Section: mail\n"} {
+			if !strings.Contains(control, want) {
+				t.Errorf("%s .deb control lacks %q:\n%s", c.flavour, want, control)
+			}
+		}
+		version := strings.TrimSpace(output(t, "dpkg-deb", "-f", c.deb, "Version"))
+		if !strings.HasSuffix(version, "+"+c.flavour) {
+			t.Errorf("%s .deb has version %s, want VERSION+%s", c.flavour, version, c.flavour)
+		}
+		cl := output(t, "sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/postfix-instances/changelog.gz | zcat | head -1`, "sh", c.deb)
+		if !strings.HasPrefix(cl, "postfix-instances ("+version+") ") {
+			t.Errorf("%s .deb changelog does not start with its version %s: %s", c.flavour, version, cl)
+		}
+		data := t.TempDir()
+		output(t, "dpkg-deb", "-x", c.deb, data)
+		for path, src := range stageSum {
+			flavour, path, _ := strings.Cut(path, "/")
+			if flavour != c.flavour {
+				continue
+			}
+			got, err := os.ReadFile(filepath.Join(data, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(root, src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s .deb: /%s differs from %s", c.flavour, path, src)
+			}
+		}
+		ctrl := t.TempDir()
+		output(t, "dpkg-deb", "--control", c.deb, ctrl)
+		for _, script := range []string{"preinst", "postinst", "postrm"} {
+			want, err := os.ReadFile(filepath.Join(root, "packaging", "deb", script))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(ctrl, script))
+			if err != nil {
+				t.Fatalf("%s .deb has no %s: %v", c.flavour, script, err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s .deb %s differs from packaging/deb/%s", c.flavour, script, script)
+			}
+			if st, _ := os.Stat(filepath.Join(ctrl, script)); st.Mode().Perm() != 0o755 {
+				t.Errorf("%s .deb %s has mode %v, want 0755", c.flavour, script, st.Mode().Perm())
+			}
 		}
 	}
-	sameSet(t, ".deb files", gotDeb, wantDeb)
+	if out, err := exec.Command("dpkg", "--compare-versions",
+		strings.TrimSpace(output(t, "dpkg-deb", "-f", deb12[0], "Version")), "lt",
+		strings.TrimSpace(output(t, "dpkg-deb", "-f", deb13[0], "Version"))).CombinedOutput(); err != nil {
+		t.Errorf("the deb13 build does not sort above the deb12 build (apt would not upgrade on dist-upgrade): %v %s", err, out)
+	}
 
 	wantRPM := append(append(slices.Clone(common), withMode(units, "0644")...),
 		"/usr/libexec/postfix-instances/postmulti 0755",
@@ -131,33 +205,9 @@ func TestPackageContents(t *testing.T) {
 	}
 	sameSet(t, ".rpm files", gotRPM, wantRPM)
 
-	// Relations and scripts.
-	control := output(t, "dpkg-deb", "-f", debs[0], "Package", "Depends", "Section")
-	for _, want := range []string{"Package: postfix-instances", "Depends: postfix (>= 3.7)", "Section: mail"} {
-		if !strings.Contains(control, want) {
-			t.Errorf(".deb control lacks %q:\n%s", want, control)
-		}
-	}
+	// Relations and scripts of the .rpm.
 	if req := output(t, "rpm", "-qp", "--requires", rpms[0]); !strings.Contains(req, "postfix >= 3.7") {
 		t.Errorf(".rpm does not require postfix >= 3.7:\n%s", req)
-	}
-	ctrl := t.TempDir()
-	output(t, "dpkg-deb", "--control", debs[0], ctrl)
-	for _, script := range []string{"preinst", "postinst", "postrm"} {
-		want, err := os.ReadFile(filepath.Join(root, "packaging", "deb", script))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join(ctrl, script))
-		if err != nil {
-			t.Fatalf(".deb has no %s: %v", script, err)
-		}
-		if string(got) != string(want) {
-			t.Errorf(".deb %s differs from packaging/deb/%s", script, script)
-		}
-		if st, _ := os.Stat(filepath.Join(ctrl, script)); st.Mode().Perm() != 0o755 {
-			t.Errorf(".deb %s has mode %v, want 0755", script, st.Mode().Perm())
-		}
 	}
 	scripts := output(t, "rpm", "-qp", "--scripts", rpms[0])
 	for _, want := range []string{"preinstall scriptlet", "postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet", "divert /usr/sbin/postmulti"} {

@@ -52,8 +52,8 @@ const divertedDir = "/usr/lib/postfix-instances/diverted"
 
 func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 	harness.Require(t)
-	deb, stage := buildDeb(t)
-	s := &session{t: t, c: harness.Boot(t, harness.Options{})}
+	deb, stage := buildDeb(t, "deb12")
+	s := &session{t: t, c: harness.Boot(t, harness.Options{Release: harness.Bookworm})}
 	data, err := os.ReadFile(deb)
 	if err != nil {
 		t.Fatal(err)
@@ -198,16 +198,7 @@ func postfixDeb(t *testing.T, version string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	find := func() string {
-		debs, _ := filepath.Glob(filepath.Join(dir, "postfix_*.deb"))
-		for _, d := range debs {
-			if out, err := exec.Command("dpkg-deb", "-f", d, "Version").Output(); err == nil &&
-				strings.TrimSpace(string(out)) == version {
-				return d
-			}
-		}
-		return ""
-	}
+	find := cachedPostfixDeb(dir, version)
 	if d := find(); d != "" {
 		return d
 	}
@@ -232,9 +223,57 @@ func postfixDeb(t *testing.T, version string) string {
 	return d
 }
 
-// buildDeb builds the .deb for this machine's architecture into a temporary
-// directory and returns it and the staging directory the build used.
-func buildDeb(t *testing.T) (deb, stage string) {
+// cachedPostfixDeb returns a function that finds postfix VERSION's .deb in dir.
+func cachedPostfixDeb(dir, version string) func() string {
+	return func() string {
+		debs, _ := filepath.Glob(filepath.Join(dir, "postfix_*.deb"))
+		for _, d := range debs {
+			if out, err := exec.Command("dpkg-deb", "-f", d, "Version").Output(); err == nil &&
+				strings.TrimSpace(string(out)) == version {
+				return d
+			}
+		}
+		return ""
+	}
+}
+
+// poolPostfixDeb is postfixDeb for a release this machine's apt sources do
+// not know (Debian 13, sid): postfix_VERSION_ARCH.deb from the pool of the
+// mirror the harness bootstraps from, downloaded once into the harness cache.
+func poolPostfixDeb(t *testing.T, version string) string {
+	t.Helper()
+	dir := filepath.Join(harness.CacheDir(), "debs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	find := cachedPostfixDeb(dir, version)
+	if d := find(); d != "" {
+		return d
+	}
+	mirror, err := harness.Mirror("/etc/apt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "postfix_" + version + "_" + runtime.GOARCH + ".deb"
+	url := strings.TrimSuffix(mirror, "/") + "/pool/main/p/postfix/" + name
+	tmp := filepath.Join(dir, name+".part")
+	if out, err := exec.Command("curl", "-fsSL", "--retry", "2", "-o", tmp, url).CombinedOutput(); err != nil {
+		t.Fatalf("download %s (Debian's postfix, to test a postfix reinstall under the diversions): %v\n%s", url, err, out)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	d := find()
+	if d == "" {
+		t.Fatalf("%s is not postfix %s", url, version)
+	}
+	return d
+}
+
+// buildDeb builds the .deb of one flavour (deb12, deb13) for this
+// machine's architecture into a temporary directory and returns it and the
+// staging directory the build used.
+func buildDeb(t *testing.T, flavour string) (deb, stage string) {
 	t.Helper()
 	root, err := harness.ModuleRoot()
 	if err != nil {
@@ -243,7 +282,8 @@ func buildDeb(t *testing.T) (deb, stage string) {
 	dist := t.TempDir()
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-packages.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PKG_DIST="+dist, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb")
+	cmd.Env = append(os.Environ(), "PKG_DIST="+dist, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb",
+		"PKG_DEB_FLAVOURS="+flavour)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/build-packages.sh: %v\n%s", err, out)
 	}
@@ -428,6 +468,17 @@ func (s *session) checkDebianBack(debianSum map[string]string) {
 // file it shipped remains, except Debian's own restored ones.
 func (s *session) checkNothingLeft(deb string) {
 	s.t.Helper()
+	var restored []string
+	for _, r := range replaced {
+		restored = append(restored, r.debian, "/usr"+r.debian)
+	}
+	s.checkNothingLeftOf(deb, restored)
+}
+
+// checkNothingLeftOf is checkNothingLeft with the paths of Debian's files
+// that were diverted and are back.
+func (s *session) checkNothingLeftOf(deb string, debians []string) {
+	s.t.Helper()
 	if res, err := s.c.Exec("dpkg-query", "-W", "-f", "${db:Status-Status}", "postfix-instances"); err == nil &&
 		strings.TrimSpace(res.Stdout) != "not-installed" {
 		s.t.Fatalf("after purge dpkg still knows postfix-instances: %s", res.Stdout)
@@ -444,9 +495,8 @@ func (s *session) checkNothingLeft(deb string) {
 		s.t.Fatal(err)
 	}
 	restored := map[string]bool{}
-	for _, r := range replaced {
-		restored[r.debian] = true
-		restored["/usr"+r.debian] = true
+	for _, d := range debians {
+		restored[d] = true
 	}
 	for _, name := range names {
 		if restored[name] {

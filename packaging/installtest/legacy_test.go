@@ -51,8 +51,8 @@ func buildLegacyDeb(t *testing.T) string {
 func TestDebianUpgradeFromTemplateDiversion(t *testing.T) {
 	harness.Require(t)
 	legacy := buildLegacyDeb(t)
-	deb, stage := buildDeb(t)
-	s := &session{t: t, c: harness.Boot(t, harness.Options{})}
+	deb, stage := buildDeb(t, "deb12")
+	s := &session{t: t, c: harness.Boot(t, harness.Options{Release: harness.Bookworm})}
 	for host, guest := range map[string]string{legacy: "/root/legacy.deb", deb: debInContainer} {
 		data, err := os.ReadFile(host)
 		if err != nil {
