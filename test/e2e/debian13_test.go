@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -128,11 +129,7 @@ func walkDebian13(t *testing.T, n Names) {
 	})
 
 	step(t, "systemctl stop postfix stops every instance, systemctl start postfix starts the enabled ones", func(t *testing.T) {
-		w.Type(t, "", "systemctl", "stop", "postfix")
-		for _, u := range []string{def, out, in} {
-			requireNotRunning(t, c, u)
-		}
-		RequireMastersIn(t, c)
+		stopAll(t, w, def, out, in)
 		w.Type(t, "", "systemctl", "start", "postfix")
 		for _, u := range []string{def, out, in} {
 			requireActive(t, c, u)
@@ -151,8 +148,7 @@ func walkDebian13(t *testing.T, n Names) {
 	})
 
 	step(t, "postfix start goes to "+def, func(t *testing.T) {
-		w.Type(t, "", "systemctl", "stop", "postfix")
-		RequireMastersIn(t, c)
+		stopAll(t, w, def, out, in)
 		w.Type(t, "Debian's postfix-script hands the start to systemd", "postfix", "start")
 		c.Eventually(def+" active", 30*time.Second, func() (bool, error) {
 			_, err := CheckActive(c, def)
@@ -199,4 +195,24 @@ func walkDebian13(t *testing.T, n Names) {
 		}
 	})
 	t.Logf("the %s walk-through took %s", n.Release, time.Since(start).Round(time.Second))
+}
+
+// stopAll types "systemctl stop postfix" and waits for units to stop:
+// systemctl returns once postfix.service is down, and Debian's
+// secondaries, Before=postfix.service, stop after it.
+func stopAll(t *testing.T, w *Walk, units ...string) {
+	t.Helper()
+	w.Type(t, "", "systemctl", "stop", "postfix")
+	w.C.Eventually(strings.Join(units, ", ")+" to stop", 2*time.Minute, func() (bool, error) {
+		for _, u := range units {
+			if s := UnitProps(w.C, u)["ActiveState"]; s != "inactive" && s != "failed" {
+				return false, fmt.Errorf("%s is %s", u, s)
+			}
+		}
+		return true, nil
+	})
+	for _, u := range units {
+		requireNotRunning(t, w.C, u)
+	}
+	RequireMastersIn(t, w.C)
 }
