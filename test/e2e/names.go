@@ -54,26 +54,22 @@ func NamesFor(r harness.Release) Names {
 }
 
 // Unit is the unit of the walk-through's instance name ("-" for the
-// default instance), created with postmulti -I NAME in ConfigDir(NAME).
+// default instance), created with postmulti -I NAME in ConfigDir(NAME), as
+// internal/unit's layout of the release names it.
 func (n Names) Unit(name string) string {
-	if n.Debian13 {
-		if name == "-" {
-			return unit.Umbrella // Debian 13's postfix.service is the default instance
-		}
-		u, ok := unit.DebianForConfigDir(ConfigDir(name))
-		if !ok {
-			panic(fmt.Sprintf("e2e: %s is not an /etc/postfix-X directory", ConfigDir(name)))
-		}
-		return u
-	}
-	if name == "-" {
-		return unit.ForDefault()
-	}
-	u, err := unit.ForName(name)
+	u, err := n.Layout().ForInstance(name == "-", name, ConfigDir(name))
 	if err != nil {
 		panic(fmt.Sprintf("e2e: instance %q: %v", name, err))
 	}
 	return u
+}
+
+// Layout is the release's unit layout.
+func (n Names) Layout() unit.Layout {
+	if n.Debian13 {
+		return unit.Debian13
+	}
+	return unit.Classic
 }
 
 // Default is the default instance's unit.
