@@ -419,7 +419,7 @@ func diskUsage(dir string) float64 {
 // the cache is.
 func tryNext(n *narrator, names e2e.Names) {
 	out, in := strings.TrimSuffix(names.Unit("postfix-out"), ".service"), strings.TrimSuffix(names.Unit("postfix-in"), ".service")
-	n.printf("\n%s\n", n.paint(bold, "Try next, on a host with the package installed (make packages; apt-get install ./dist/postfix-instances_*_"+runtime.GOARCH+".deb):"))
+	n.printf("\n%s\n", n.paint(bold, "Try next, on a host with the package installed (make packages; apt-get install ./dist/postfix-instances_*+"+names.Flavour+"_"+runtime.GOARCH+".deb):"))
 	for _, l := range [][2]string{
 		{"postmulti -l", "the instances, as upstream lists them"},
 		{"postfix-instances status", "every instance as systemd runs it; exit status for monitoring"},
