@@ -2,7 +2,6 @@ package postmulti
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -114,11 +113,14 @@ func expand(cfg *maincf.Config, name string) (string, error) {
 	return v, nil
 }
 
-// refusal is the fatal error for an instance.Problem: upstream's message.
+// refusal is the fatal error for an instance.Problem: upstream's message
+// (upstreamText), or ours for a problem upstream does not see.
 func refusal(err error) error {
 	var p instance.Problem
-	if errors.As(err, &p) && p.Postmulti != "" {
-		return fatalf("%s", p.Postmulti)
+	if errors.As(err, &p) {
+		if msg := upstreamText(p); msg != "" {
+			return fatalf("%s", msg)
+		}
 	}
 	return fatalf("%v", err)
 }
@@ -281,11 +283,7 @@ func postconfFatal(p *instance.Problem) string {
 	if errors.As(p.Cause, &ee) {
 		return ee.Fatal
 	}
-	var pe *fs.PathError
-	if errors.As(p.Cause, &pe) {
-		return pe.Op + " " + pe.Path + ": " + instance.Strerror(pe.Err)
-	}
-	return p.Cause.Error()
+	return postfixText(p.Cause)
 }
 
 // postconfSaid is, in list order, what the postconf runs with which
