@@ -183,18 +183,10 @@ func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 	return nil
 }
 
-// sameDir reports whether the config directories a and b are one: equal
-// once cleaned, or the same file.
+// sameDir reports whether the config directories a and b are one, by
+// Resolve's rule (instance.SameDir: equal once cleaned, or the same file).
 func (r *runner) sameDir(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	fa, err := os.Stat(r.path(a))
-	if err != nil {
-		return false
-	}
-	fb, err := os.Stat(r.path(b))
-	return err == nil && os.SameFile(fa, fb)
+	return instance.SameDir(instance.DirFS(r.path("/")), a, b)
 }
 
 // configDirOwner is who already has dir as config directory: upstream's
