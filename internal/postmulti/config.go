@@ -158,12 +158,13 @@ func (r *runner) loadAll() error {
 }
 
 // refuseUnrunnable is our check before an -e action writes: the
-// instances as the action leaves them (r.list, target changed or added)
-// go through instance.Resolve, the generator's own decision, and the
-// action is refused when the target, or an instance that could run
-// before, could not run afterwards: the generator would skip it, and the
-// daemon-reload after the change would take it out of boot at once.
-// Upstream has no such check; its own refusals come first.
+// instances as the action leaves them (r.list, target changed or added,
+// or an instance taken out; target nil then) go through
+// instance.Resolve, the generator's own decision, and the action is
+// refused when the target, or an instance that could run before, could
+// not run afterwards: the generator would skip it, and the daemon-reload
+// after the change would take it out of boot at once. Upstream has no
+// such check; its own refusals come first.
 func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 	list := make([]instance.Instance, len(r.list))
 	for i, ip := range r.list {
@@ -174,13 +175,19 @@ func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 		if list[i].Skip == nil || ip != target && !r.runnable[ip] {
 			continue
 		}
-		reason := error(list[i].Skip)
-		if u := errors.Unwrap(list[i].Skip.Err); u != nil {
-			reason = u
-		}
-		return fatalf("Instance %s would not run under systemd (postfix-instance-generator would skip it): %v", ip.ConfigDir, reason)
+		return unrunnable(ip.ConfigDir, list[i].Skip)
 	}
 	return nil
+}
+
+// unrunnable is the refusal of an -e action after which the instance in
+// configDir would not run under systemd, for the reason skip.
+func unrunnable(configDir string, skip *instance.Problem) error {
+	reason := error(skip)
+	if u := errors.Unwrap(skip.Err); u != nil {
+		reason = u
+	}
+	return fatalf("Instance %s would not run under systemd (postfix-instance-generator would skip it): %v", configDir, reason)
 }
 
 // sameDir reports whether the config directories a and b are one, by
