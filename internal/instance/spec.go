@@ -125,7 +125,8 @@ func (r *resolver) claimShared() {
 			continue
 		}
 		o := owner{configDir: r.def.ConfigDir, param: param, position: -1}
-		for _, k := range dirKeys(r.fsys, v) {
+		var buf [2]claimKey
+		for _, k := range appendDirKeys(buf[:0], r.fsys, v) {
 			if _, ok := r.owners[k]; !ok {
 				r.owners[k] = o
 			}
@@ -228,7 +229,8 @@ func (r *resolver) claimAll(in *Instance, pos int, s *Spec) *Problem {
 			keys = append(keys, key{claimKey{kind: keyDir, s: d.value}, d.param})
 			continue
 		}
-		for _, k := range dirKeys(r.fsys, d.value) {
+		var buf [2]claimKey
+		for _, k := range appendDirKeys(buf[:0], r.fsys, d.value) {
 			keys = append(keys, key{k, d.param})
 		}
 	}
@@ -284,8 +286,9 @@ func (r *resolver) clash(in *Instance, pos int, key claimKey, param string, o ow
 // or, when both are absolute and exist in fsys (when not nil), the same
 // file (a symlink or a bind mount is the directory it shows).
 func SameDir(fsys fs.FS, a, b string) bool {
-	kb := dirKeys(fsys, b)
-	for _, k := range dirKeys(fsys, a) {
+	var bufA, bufB [2]claimKey
+	kb := appendDirKeys(bufB[:0], fsys, b)
+	for _, k := range appendDirKeys(bufA[:0], fsys, a) {
 		if slices.Contains(kb, k) {
 			return true
 		}
@@ -293,11 +296,11 @@ func SameDir(fsys fs.FS, a, b string) bool {
 	return false
 }
 
-// dirKeys are the keys under which a directory is claimed: its cleaned
-// path and, when it exists in fsys, the file. Two directories are one
-// (SameDir) when they share a key.
-func dirKeys(fsys fs.FS, dir string) []claimKey {
-	keys := []claimKey{{kind: keyDir, s: path.Clean(dir)}}
+// appendDirKeys appends to keys those under which a directory is
+// claimed: its cleaned path and, when it exists in fsys, the file. Two
+// directories are one (SameDir) when they share a key.
+func appendDirKeys(keys []claimKey, fsys fs.FS, dir string) []claimKey {
+	keys = append(keys, claimKey{kind: keyDir, s: path.Clean(dir)})
 	if k, ok := fileKey(fsys, dir); ok {
 		keys = append(keys, k)
 	}
