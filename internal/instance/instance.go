@@ -30,10 +30,11 @@
 // also makes postmulti's start-up check of the shared directories and
 // keeps what the shim needs to say what postmulti says where it says it:
 // which problems stop postmulti (Kind.Fatal; those of the shared
-// directories first, Set.Shared) and their messages (Problem.Postmulti),
-// the warnings of the postconf runs with which postmulti reads each
-// instance and the errors they stop at (Instance.Warnings,
-// Problem.Warnings, Problem.Cause; Read), and -i/-g selection (Instance.Matches, Instance.InGroup). Which
+// directories first, Set.Shared) and their facts (Problem.Default,
+// Param, Value, OwnerDir, OwnerParam, Cause), the warnings of the postconf
+// runs with which postmulti reads each instance (Instance.Warnings,
+// Problem.Warnings; Read), and -i/-g selection (Instance.Matches,
+// Instance.InGroup). Postmulti's and postconf's messages, which
 // instances postmulti lists, where it stops, and the claim table that
 // -e create, import and assign extend are the shim's own.
 package instance
@@ -181,10 +182,22 @@ type Problem struct {
 	Line      int    // its line, when known
 	Kind      Kind
 	Err       error
-	// Postmulti is the message (without "postmulti: fatal: ") with which
-	// postmulti -l would stop at this problem, were it the first one it
-	// met; "" when postmulti accepts what we refuse.
-	Postmulti string
+	// Default is set, for the kinds at which postmulti stops (Kind.Fatal),
+	// when the problem is the default instance's: its main.cf, or its
+	// shared directories.
+	Default bool
+	// Param and Value are, for the kinds at which postmulti stops
+	// (Kind.Fatal), the parameter at fault and its value: the parameter
+	// whose value could not be expanded (Unreadable, Value ""; Param is
+	// "" when main.cf itself could not be read), the
+	// multi_instance_enable that is neither yes nor no (BadValue), the
+	// name or directory already claimed (Conflict), the shared directory
+	// that is missing or no directory (BadDirectory).
+	Param, Value string
+	// OwnerDir and OwnerParam are, for a Conflict, who claimed Value
+	// first: that instance's config directory (as listed) and the
+	// parameter under which it claimed it.
+	OwnerDir, OwnerParam string
 	// Warnings are what reading the file warned about before the problem
 	// (see Instance.Warnings).
 	Warnings []string
@@ -192,7 +205,9 @@ type Problem struct {
 	// instance stopped, as maincf or the file system gave it (a
 	// *fs.PathError naming main.cf as Postfix names it, a
 	// *maincf.SyntaxError, a *maincf.ExpandError, …), before Err wraps it;
-	// nil for the other kinds.
+	// for a BadDirectory problem, the error of the directory's stat when
+	// it is missing (nil when it is no directory); nil for the other
+	// kinds.
 	Cause error
 }
 
@@ -231,9 +246,9 @@ type Set struct {
 // Read reads the config directory dir as postmulti's load_instance does
 // when postmulti -e import adopts it: one postconf -xc dir run, whose
 // warnings are the instance's (Instance.Warnings). The error is a Problem
-// (Unreadable, BadValue) with postmulti's message, and the run's warnings
-// and fatal error (Problem.Warnings, Problem.Cause). Only for a Set
-// that Load made.
+// (Unreadable, BadValue), with the run's warnings and the error it
+// stopped at (Problem.Warnings, Problem.Cause). Only for a Set that Load
+// made.
 func (s *Set) Read(dir string) (*Instance, error) {
 	in, p := s.l.readSecondary(dir, 0)
 	if p != nil {
@@ -439,16 +454,6 @@ func Strerror(err error) string {
 	return err.Error()
 }
 
-// postfixText words err as Postfix does: "open FILE: Strerror" for a
-// file that cannot be read, the error's own text otherwise.
-func postfixText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Op + " " + pe.Path + ": " + Strerror(pe.Err)
-	}
-	return err.Error()
-}
-
 // readConfig reads the main.cf of dir, found at where (dir itself unless
 // dir is relative) in the loader's file system, or parses data when it
 // is not nil. Only a regular file of at most MaxFileSize bytes is read
@@ -524,12 +529,12 @@ func lineOf(f *maincf.File, name string) int {
 
 // readDefault is postmulti's mail_conf_read: the default main.cf (data,
 // when not nil, is its content), the parameters postmulti reads from it,
-// and multi_instance_directories split. Its error is a Problem whose
-// Postmulti is what postmulti dies of.
+// and multi_instance_directories split. Its error is a Problem (Default)
+// on which postmulti dies.
 func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, error) {
 	mainCF := path.Join(dir, "main.cf")
 	fail := func(p Problem, err error) (*Instance, []string, error) {
-		p.ConfigDir, p.Err = dir, fmt.Errorf("default instance: %w", err)
+		p.ConfigDir, p.Default, p.Err = dir, true, fmt.Errorf("default instance: %w", err)
 		if p.Kind == 0 {
 			p.Kind = Unreadable
 		}
@@ -540,7 +545,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	}
 	cfg, err := l.readConfig(dir, dir, data)
 	if err != nil {
-		p := Problem{Postmulti: postfixText(err), Cause: err}
+		p := Problem{Cause: err}
 		var se *maincf.SyntaxError
 		if errors.As(err, &se) {
 			p.Path, p.Line = se.Path, se.Line
@@ -550,7 +555,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	in := &Instance{Default: true, ConfigDir: dir, MainCF: mainCF, Config: cfg, Warnings: cfg.File.Warnings()}
 	l.defaultCF, l.defaultFile = mainCF, cfg.File
 	expandErr := func(param string, err error) (*Instance, []string, error) {
-		p := Problem{Warnings: in.Warnings, Postmulti: fmt.Sprintf("%s: %v", cfg.File.Path, err), Cause: err}
+		p := Problem{Warnings: in.Warnings, Cause: err}
 		var ee *maincf.ExpandError
 		if errors.As(err, &ee) {
 			// A start-up failure names the parameter at fault, whichever
@@ -567,14 +572,13 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 				}
 			}
 			p.Warnings = append(slices.Clip(in.Warnings), more...)
-			p.Postmulti = ee.MailDictFatal()
 			msg := ee.Fatal
 			if len(more) > 0 {
 				msg += ": " + strings.Join(more, "; ")
 			}
 			err = errors.New(msg)
 		}
-		p.Line = lineOf(cfg.File, param)
+		p.Param, p.Line = param, lineOf(cfg.File, param)
 		return fail(p, fmt.Errorf("%s: %s: %w", mainCF, param, err))
 	}
 	if p, err := expandAll(cfg, in); err != nil {
@@ -593,8 +597,7 @@ func (l *loader) readDefault(dir string, data []byte) (*Instance, []string, erro
 	}
 	var ok bool
 	if in.Enabled, ok = parseEnable(value); !ok {
-		p := Problem{Line: lineOf(cfg.File, paramEnable), Warnings: in.Warnings, Kind: BadValue,
-			Postmulti: fmt.Sprintf("bad boolean configuration: %s = %s", paramEnable, value)}
+		p := Problem{Line: lineOf(cfg.File, paramEnable), Warnings: in.Warnings, Kind: BadValue, Param: paramEnable, Value: value}
 		return fail(p, fmt.Errorf("%s: bad boolean configuration: %s = %s", l.position(cfg.File, mainCF, paramEnable), paramEnable, value))
 	}
 	dirs, err := cfg.ExpandValue(paramDirs)
@@ -616,14 +619,15 @@ func (l *loader) claimShared(def *Instance, check bool) []Problem {
 		}
 		if check {
 			msg := ""
-			if st, err := fs.Stat(l.fsys, fsName(v)); err != nil {
+			st, err := fs.Stat(l.fsys, fsName(v))
+			if err != nil {
 				msg = fmt.Sprintf("%s = '%s': directory not found: %s", param, v, Strerror(err))
 			} else if !st.IsDir() {
 				msg = fmt.Sprintf("%s = '%s' is not a directory", param, v)
 			}
 			if msg != "" {
 				p := l.problemAt(def, 0, param)
-				p.Kind, p.Postmulti = BadDirectory, msg
+				p.Kind, p.Default, p.Param, p.Value, p.Cause = BadDirectory, true, param, v, err
 				p.Err = fmt.Errorf("%s: %s", l.where(p), msg)
 				problems = append(problems, p)
 				continue
@@ -666,12 +670,10 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		}
 		where = path.Join(l.workDir, dir)
 	}
-	// What postmulti says for anything that stops postconf.
-	pmFailed := func() string { return "Failed to obtain all required " + dir + "/main.cf parameters" }
 	mainCF := path.Join(dir, "main.cf")
 	cfg, err := l.readConfig(dir, where, nil)
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Postmulti: pmFailed(), Cause: err}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Kind: Unreadable, Cause: err}
 		var se *maincf.SyntaxError
 		if errors.As(err, &se) {
 			p.Path, p.Line = se.Path, se.Line
@@ -691,7 +693,7 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 		value, err = cfg.Expand(paramEnable)
 	}
 	if err != nil {
-		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Postmulti: pmFailed(), Warnings: in.Warnings, Cause: err}
+		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, param), Kind: Unreadable, Param: param, Warnings: in.Warnings, Cause: err}
 		var ee *maincf.ExpandError
 		if errors.As(err, &ee) {
 			// Reading main.cf may have said them already: postconf
@@ -709,7 +711,7 @@ func (l *loader) readSecondary(dir string, pos int) (*Instance, *Problem) {
 	enabled, ok := parseEnable(value)
 	if !ok {
 		p := Problem{ConfigDir: dir, Position: pos, Path: mainCF, Line: lineOf(cfg.File, paramEnable), Kind: BadValue,
-			Postmulti: fmt.Sprintf("Unexpected %s/main.cf entry: %s = %s", dir, paramEnable, value), Warnings: in.Warnings}
+			Param: paramEnable, Value: value, Warnings: in.Warnings}
 		p.Err = fmt.Errorf("%s: %s = %s is neither yes nor no", l.where(p), paramEnable, value)
 		return nil, &p
 	}
@@ -759,9 +761,9 @@ func (l *loader) claim(in *Instance, pos int, claims []claim) []Problem {
 		me := owner{configDir: in.ConfigDir, param: c.param, position: pos}
 		if o, ok := lookup(c.value); ok && o.String() != me.String() {
 			p := l.problemAt(in, pos, c.param)
-			p.Kind = Conflict
-			p.Postmulti = fmt.Sprintf("instance %s, %s=%s conflicts with instance %s=%s", in.ConfigDir, c.param, c.value, o, c.value)
-			p.Err = fmt.Errorf("%s: %s", l.where(p), p.Postmulti)
+			p.Kind, p.Default = Conflict, in.Default
+			p.Param, p.Value, p.OwnerDir, p.OwnerParam = c.param, c.value, o.configDir, o.param
+			p.Err = fmt.Errorf("%s: instance %s, %s=%s conflicts with instance %s=%s", l.where(p), in.ConfigDir, c.param, c.value, o, c.value)
 			exactP = append(exactP, p)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -129,7 +130,8 @@ func (r *resolver) claimShared() {
 			continue
 		}
 		o := owner{configDir: r.def.ConfigDir, param: param, position: -1}
-		for _, k := range r.dirKeys(v) {
+		var buf [2]claimKey
+		for _, k := range appendDirKeys(buf[:0], r.fsys, v) {
 			if _, ok := r.owners[k]; !ok {
 				r.owners[k] = o
 			}
@@ -220,11 +222,13 @@ func (r *resolver) claimAll(in *Instance, pos int, s *Spec) *Problem {
 		param, value string
 		asFile       bool
 	}{{paramConfigDir, s.ConfigDir, true}, {paramQueueDir, s.QueueDir, true}, {paramDataDir, s.DataDir, false}} {
-		keys = append(keys, key{claimKey{kind: keyDir, s: d.value}, d.param})
-		if d.asFile {
-			if k, ok := r.fileKey(d.value); ok {
-				keys = append(keys, key{k, d.param})
-			}
+		if !d.asFile {
+			keys = append(keys, key{claimKey{kind: keyDir, s: d.value}, d.param})
+			continue
+		}
+		var buf [2]claimKey
+		for _, k := range appendDirKeys(buf[:0], r.fsys, d.value) {
+			keys = append(keys, key{k, d.param})
 		}
 	}
 	for i, k := range keys {
@@ -273,30 +277,48 @@ func (r *resolver) clash(in *Instance, pos int, key claimKey, param string, o ow
 	return r.problem(in, param, Duplicate, "%s %s is also the %s of %s", param, value, o.param, whose)
 }
 
-// dirKeys are the keys under which a directory is claimed: its cleaned
-// path and, when it exists in fsys, the file.
-func (r *resolver) dirKeys(dir string) []claimKey {
-	keys := []claimKey{{kind: keyDir, s: path.Clean(dir)}}
-	if k, ok := r.fileKey(dir); ok {
+// SameDir reports whether a and b are one directory by the rule with
+// which Resolve compares config and queue directories (and postmulti -e
+// an instance's config directory with the others'): equal once cleaned,
+// or, when both are absolute and exist in fsys (when not nil), the same
+// file (a symlink or a bind mount is the directory it shows).
+func SameDir(fsys fs.FS, a, b string) bool {
+	var bufA, bufB [2]claimKey
+	kb := appendDirKeys(bufB[:0], fsys, b)
+	for _, k := range appendDirKeys(bufA[:0], fsys, a) {
+		if slices.Contains(kb, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendDirKeys appends to keys those under which a directory is
+// claimed: its cleaned path and, when it exists in fsys, the file. Two
+// directories are one (SameDir) when they share a key.
+func appendDirKeys(keys []claimKey, fsys fs.FS, dir string) []claimKey {
+	keys = append(keys, claimKey{kind: keyDir, s: path.Clean(dir)})
+	if k, ok := fileKey(fsys, dir); ok {
 		keys = append(keys, k)
 	}
 	return keys
 }
 
-// fileKey is the key of dir as a file, when fsys is set and dir exists
-// there.
-func (r *resolver) fileKey(dir string) (claimKey, bool) {
-	var st syscall.Stat_t
-	switch f := r.fsys.(type) {
-	case nil:
+// fileKey is the key of dir as a file, when fsys is set and dir, an
+// absolute path, exists there.
+func fileKey(fsys fs.FS, dir string) (claimKey, bool) {
+	if fsys == nil || !strings.HasPrefix(dir, "/") {
 		return claimKey{}, false
+	}
+	var st syscall.Stat_t
+	switch f := fsys.(type) {
 	case dirFS:
 		// What os.DirFS's Stat does, without its allocations.
 		if err := f.stat(fsName(dir), &st); err != nil {
 			return claimKey{}, false
 		}
 	default:
-		fi, err := fs.Stat(r.fsys, fsName(dir))
+		fi, err := fs.Stat(fsys, fsName(dir))
 		if err != nil {
 			return claimKey{}, false
 		}

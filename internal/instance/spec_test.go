@@ -104,6 +104,48 @@ func TestResolveSameFile(t *testing.T) {
 	}
 }
 
+// TestSameDir: the rule by which Resolve's claims compare directories,
+// as one function (postmulti -e calls it).
+func TestSameDir(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"etc/postfix-a", "etc/postfix-d"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("postfix-a", filepath.Join(root, "etc/postfix-b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/postfix-a", filepath.Join(root, "etc/postfix-abs")); err != nil {
+		t.Fatal(err)
+	}
+	fsys := DirFS(root)
+	for _, tc := range []struct {
+		a, b     string
+		same     bool
+		withFile bool // the same only as files
+	}{
+		{"/etc/postfix-a", "/etc/postfix-a", true, false},
+		{"/etc//postfix-a/", "/etc/./postfix-a", true, false},
+		{"/etc/postfix-a", "/etc/postfix-b", true, true},
+		{"/etc/postfix-abs", "/etc/postfix-a", true, true}, // resolved inside the tree
+		{"/etc/postfix-a", "/etc/postfix-d", false, false},
+		{"/etc/nosuch", "/etc/nosuch/", true, false},
+		{"/etc/nosuch", "/etc/postfix-a", false, false},
+		{"etc/postfix-a", "/etc/postfix-a", false, false}, // relative: never a file
+	} {
+		if got := SameDir(fsys, tc.a, tc.b); got != tc.same {
+			t.Errorf("SameDir(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+		if got := SameDir(fsys, tc.b, tc.a); got != tc.same {
+			t.Errorf("SameDir(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.same)
+		}
+		if got := SameDir(nil, tc.a, tc.b); got != (tc.same && !tc.withFile) {
+			t.Errorf("SameDir(nil, %q, %q) = %v, want %v", tc.a, tc.b, got, tc.same && !tc.withFile)
+		}
+	}
+}
+
 // TestDefaultSkipped: a default instance that cannot run under systemd is
 // skipped like any other; Load does not fail for it, and the others run.
 func TestDefaultSkipped(t *testing.T) {

@@ -36,7 +36,10 @@
 // master's PID file. status runs "postfix status" as upstream does, then
 // adds systemd's view where the two disagree. Every other action runs
 // postfix exactly as upstream does. Without a Manager every action is
-// upstream's.
+// upstream's, except that start, stop and reload skip, as with one, an
+// instance that cannot run under systemd, with the generator's reason
+// (postmulti -p never starts, stops or reloads an instance the generator
+// skipped), and status names that reason after "postfix status".
 package lifecycle
 
 import (

@@ -768,3 +768,43 @@ func TestNeverStartsWithoutDropIn(t *testing.T) {
 		t.Errorf("stderr %q, want %q", got, want)
 	}
 }
+
+// TestSkippedWithoutSystemd: without systemd (upstream's loop), start, stop
+// and reload never act on an instance the generator skipped, as with
+// systemd, and say why; status runs "postfix status" on it, as upstream,
+// and names the reason; other commands run as upstream.
+func TestSkippedWithoutSystemd(t *testing.T) {
+	const reason = `/etc/postfix-bad/main.cf: instance name "bad name" contains ' ', which a systemd unit name cannot carry`
+	for _, tc := range []struct {
+		action string
+		want   []string
+		code   int
+		stderr string
+	}{
+		{"start", []string{"run start @/etc/postfix-ok"}, 1, "postmulti: error: start: skipping instance bad name, which has no systemd unit: " + reason + "\n"},
+		{"stop", []string{"run stop @/etc/postfix-ok"}, 1, "postmulti: error: stop: skipping instance bad name, which has no systemd unit: " + reason + "\n"},
+		{"reload", []string{"run reload @/etc/postfix-ok"}, 1, "postmulti: error: reload: skipping instance bad name, which has no systemd unit: " + reason + "\n"},
+		{"status", []string{"run status @/etc/postfix-bad", "run status @/etc/postfix-ok"}, 0, "postmulti: warning: instance bad name has no systemd unit: " + reason + "\n"},
+		{"check", []string{"run check @/etc/postfix-bad", "run check @/etc/postfix-ok"}, 0, ""},
+	} {
+		insts := resolved(
+			instance.Instance{Name: "bad name", Enabled: true, ConfigDir: "/etc/postfix-bad"},
+			instance.Instance{Name: "postfix-ok", Enabled: true, ConfigDir: "/etc/postfix-ok"},
+		)
+		fx := newFixture(false)
+		code, err := Run(context.Background(), tc.action, nil, insts, fx.opts)
+		if err != nil || code != tc.code {
+			t.Errorf("%s: Run = %d, %v; want %d, nil", tc.action, code, err, tc.code)
+		}
+		want := tc.want
+		if tc.action == "stop" {
+			slices.Reverse(want)
+		}
+		if !slices.Equal(fx.log.events, want) {
+			t.Errorf("%s: events %q, want %q", tc.action, fx.log.events, want)
+		}
+		if fx.stderr.String() != tc.stderr {
+			t.Errorf("%s: stderr %q, want %q", tc.action, fx.stderr, tc.stderr)
+		}
+	}
+}

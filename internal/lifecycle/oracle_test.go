@@ -98,16 +98,25 @@ func newOracleTree(t *testing.T) *oracleTree {
 	var dirs []string
 	// The real postmulti sees the default instance at /etc/postfix, where
 	// the tree's is bind-mounted.
-	tr.insts = append(tr.insts, instance.Instance{Default: true, Enabled: true, ConfigDir: "/etc/postfix", CommandDir: tr.bin})
+	tr.insts = append(tr.insts, instance.Instance{Default: true, Enabled: true, ConfigDir: "/etc/postfix", CommandDir: tr.bin,
+		QueueDir: "/var/spool/postfix", DataDir: "/var/lib/postfix"})
 	for i, s := range secondaries {
 		dir := filepath.Join(root, "etc", s.name)
 		dirs = append(dirs, dir)
 		mustWrite(filepath.Join(dir, "main.cf"), fmt.Sprintf(
 			"queue_directory = %s/spool/%s\ndata_directory = %s/lib/%s\nmulti_instance_name = %s\nmulti_instance_group = mta\nmulti_instance_enable = %s\n",
 			root, s.name, root, s.name, s.name, s.enabled), 0o644)
-		inst := instance.Instance{Name: s.name, Group: "mta", Enabled: s.enabled == "yes", ConfigDir: dir, Position: i + 1}
-		tr.insts = append(tr.insts, inst)
-		tr.byName[s.name] = inst
+		tr.insts = append(tr.insts, instance.Instance{Name: s.name, Group: "mta", Enabled: s.enabled == "yes", ConfigDir: dir, Position: i + 1,
+			QueueDir: root + "/spool/" + s.name, DataDir: root + "/lib/" + s.name})
+	}
+	// Run acts only on instances that can run under systemd (as all
+	// these can): Resolve says so, as Load does.
+	instance.Resolve(tr.insts, nil)
+	for _, in := range tr.insts[1:] {
+		if _, err := in.Runnable(); err != nil {
+			t.Fatal(err)
+		}
+		tr.byName[in.Name] = in
 	}
 	mustWrite(filepath.Join(tr.etc, "main.cf"), string(base)+fmt.Sprintf(
 		"\ncommand_directory = %s\nmulti_instance_enable = yes\nmulti_instance_directories = %s\n", tr.bin, strings.Join(dirs, " ")), 0o644)

@@ -215,12 +215,16 @@ func (r *runState) visit(ctx context.Context, cls class, inst instance.Instance)
 		// that its problems are reported all the same.
 		return r.postfixCmd(ctx, inst, "check")
 	}
-	if r.sd == nil {
-		return r.postfixCmd(ctx, inst, r.action)
-	}
 	switch r.action {
 	case "start", "stop", "reload":
-		return r.unitJob(ctx, inst)
+		if r.sd != nil {
+			return r.unitJob(ctx, inst)
+		}
+		// Upstream's loop, but, as with systemd, never on an instance
+		// the generator skipped.
+		if _, ok := r.runnable(inst); !ok {
+			return false
+		}
 	case "status":
 		return r.status(ctx, inst)
 	}
@@ -251,13 +255,23 @@ func (r *runState) msg(level, format string, a ...any) {
 	fmt.Fprintf(r.stderr, "%s: %s: %s\n", r.prog, level, fmt.Sprintf(format, a...))
 }
 
-// unit returns the instance's unit, reporting an error when it has none:
-// the instance is skipped, with the reason for which the generator skipped
-// it (instance.Resolve decided both).
-func (r *runState) unit(inst instance.Instance) (string, bool) {
+// runnable returns the instance's Spec, reporting an error when it has
+// none: the instance is skipped, with the reason for which the generator
+// skipped it (instance.Resolve decided both).
+func (r *runState) runnable(inst instance.Instance) (instance.Spec, bool) {
 	spec, err := inst.Runnable()
 	if err != nil {
 		r.msg("error", "%s: skipping instance %s, which has no systemd unit: %v", r.action, label(inst), err)
+		return instance.Spec{}, false
+	}
+	return spec, true
+}
+
+// unit returns the instance's unit, reporting an error when it has none
+// (runnable) or when systemd knows it without its drop-in.
+func (r *runState) unit(inst instance.Instance) (string, bool) {
+	spec, ok := r.runnable(inst)
+	if !ok {
 		return "", false
 	}
 	if r.action == "start" && r.noDropIn[spec.Unit] {
@@ -329,13 +343,17 @@ func (r *runState) unitJob(ctx context.Context, inst instance.Instance) bool {
 	return ok
 }
 
-// status runs upstream's "postfix status", then says where systemd sees
-// things differently. The exit status is upstream's.
+// status runs upstream's "postfix status", then says why the generator
+// skipped the instance, or, with systemd, where systemd sees things
+// differently. The exit status is upstream's.
 func (r *runState) status(ctx context.Context, inst instance.Instance) bool {
 	ok := r.postfixCmd(ctx, inst, "status")
 	spec, err := inst.Runnable()
 	if err != nil {
 		r.msg("warning", "instance %s has no systemd unit: %v", label(inst), err)
+		return ok
+	}
+	if r.sd == nil {
 		return ok
 	}
 	s, err := r.sd.UnitStatus(ctx, spec.Unit)

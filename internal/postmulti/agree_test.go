@@ -89,7 +89,7 @@ func agree(t *testing.T, root string) {
 		t.Fatal(err)
 	}
 	if p, stops := refused(pmSet); stops {
-		want := "postmulti: fatal: " + p.Postmulti + "\n"
+		want := "postmulti: fatal: " + upstreamText(p) + "\n"
 		if code != 1 || !strings.HasSuffix(stderr, want) || len(l.fake.Recorded()) != 0 {
 			t.Errorf("-p status: exit %d, stderr %q, systemd calls %v; want upstream's refusal %q", code, stderr, l.fake.Recorded(), want)
 		}
@@ -99,7 +99,7 @@ func agree(t *testing.T, root string) {
 		if _, ok := skipped[p.ConfigDir]; !ok {
 			t.Errorf("the generator does not skip %s, at which postmulti stops", p.ConfigDir)
 		}
-		t.Logf("postmulti stops: %s; the generator plans %q", p.Postmulti, genUnits)
+		t.Logf("postmulti stops: %s; the generator plans %q", upstreamText(p), genUnits)
 		return
 	}
 	if len(pmSet.Instances) != len(set.Instances) {

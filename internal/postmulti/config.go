@@ -2,7 +2,6 @@ package postmulti
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -114,11 +113,14 @@ func expand(cfg *maincf.Config, name string) (string, error) {
 	return v, nil
 }
 
-// refusal is the fatal error for an instance.Problem: upstream's message.
+// refusal is the fatal error for an instance.Problem: upstream's message
+// (upstreamText), or ours for a problem upstream does not see.
 func refusal(err error) error {
 	var p instance.Problem
-	if errors.As(err, &p) && p.Postmulti != "" {
-		return fatalf("%s", p.Postmulti)
+	if errors.As(err, &p) {
+		if msg := upstreamText(p); msg != "" {
+			return fatalf("%s", msg)
+		}
 	}
 	return fatalf("%v", err)
 }
@@ -156,12 +158,13 @@ func (r *runner) loadAll() error {
 }
 
 // refuseUnrunnable is our check before an -e action writes: the
-// instances as the action leaves them (r.list, target changed or added)
-// go through instance.Resolve, the generator's own decision, and the
-// action is refused when the target, or an instance that could run
-// before, could not run afterwards: the generator would skip it, and the
-// daemon-reload after the change would take it out of boot at once.
-// Upstream has no such check; its own refusals come first.
+// instances as the action leaves them (r.list, target changed or added,
+// or an instance taken out; target nil then) go through
+// instance.Resolve, the generator's own decision, and the action is
+// refused when the target, or an instance that could run before, could
+// not run afterwards: the generator would skip it, and the daemon-reload
+// after the change would take it out of boot at once. Upstream has no
+// such check; its own refusals come first.
 func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 	list := make([]instance.Instance, len(r.list))
 	for i, ip := range r.list {
@@ -172,27 +175,25 @@ func (r *runner) refuseUnrunnable(target *instance.Instance) error {
 		if list[i].Skip == nil || ip != target && !r.runnable[ip] {
 			continue
 		}
-		reason := error(list[i].Skip)
-		if u := errors.Unwrap(list[i].Skip.Err); u != nil {
-			reason = u
-		}
-		return fatalf("Instance %s would not run under systemd (postfix-instance-generator would skip it): %v", ip.ConfigDir, reason)
+		return unrunnable(ip.ConfigDir, list[i].Skip)
 	}
 	return nil
 }
 
-// sameDir reports whether the config directories a and b are one: equal
-// once cleaned, or the same file.
+// unrunnable is the refusal of an -e action after which the instance in
+// configDir would not run under systemd, for the reason skip.
+func unrunnable(configDir string, skip *instance.Problem) error {
+	reason := error(skip)
+	if u := errors.Unwrap(skip.Err); u != nil {
+		reason = u
+	}
+	return fatalf("Instance %s would not run under systemd (postfix-instance-generator would skip it): %v", configDir, reason)
+}
+
+// sameDir reports whether the config directories a and b are one, by
+// Resolve's rule (instance.SameDir: equal once cleaned, or the same file).
 func (r *runner) sameDir(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	fa, err := os.Stat(r.path(a))
-	if err != nil {
-		return false
-	}
-	fb, err := os.Stat(r.path(b))
-	return err == nil && os.SameFile(fa, fb)
+	return instance.SameDir(instance.DirFS(r.path("/")), a, b)
 }
 
 // configDirOwner is who already has dir as config directory: upstream's
@@ -281,11 +282,7 @@ func postconfFatal(p *instance.Problem) string {
 	if errors.As(p.Cause, &ee) {
 		return ee.Fatal
 	}
-	var pe *fs.PathError
-	if errors.As(p.Cause, &pe) {
-		return pe.Op + " " + pe.Path + ": " + instance.Strerror(pe.Err)
-	}
-	return p.Cause.Error()
+	return postfixText(p.Cause)
 }
 
 // postconfSaid is, in list order, what the postconf runs with which

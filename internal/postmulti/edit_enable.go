@@ -11,7 +11,9 @@ type EnableOptions struct {
 // runEnable is -e enable / -e disable: set multi_instance_enable in the
 // selected instance's main.cf (the default instance may be selected with
 // "-i -"). Enabling an instance that cannot run under systemd is refused
-// (refuseUnrunnable).
+// (refuseUnrunnable). Disabling is not checked: instance.Resolve does not
+// read multi_instance_enable, so no instance can run or not run for it;
+// the generator only stops wanting the instance's unit.
 func (r *runner) runEnable(st *editState, o EnableOptions) error {
 	t, err := r.loadTarget(st, o.Selection, false)
 	if err != nil {

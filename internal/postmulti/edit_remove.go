@@ -30,6 +30,9 @@ type RemoveOptions struct {
 // runRemove is -e deport (take a stopped, disabled instance out of
 // multi_instance_directories and into alternate_config_directories) and
 // -e destroy (also remove its files, when they are only Postfix's own).
+// Taking an instance out can let one that the generator skipped run again
+// and take a directory from one that runs (instance.Resolve: the first
+// instance keeps what it holds): refused (refuseUnrunnable).
 func (r *runner) runRemove(st *editState, o RemoveOptions) error {
 	t, err := r.loadTarget(st, o.Selection, true)
 	if err != nil {
@@ -42,13 +45,13 @@ func (r *runner) runRemove(st *editState, o RemoveOptions) error {
 	cd := t.ConfigDir
 	hasMain := isFile(r.path(cd + "/main.cf"))
 	if !o.Destroy {
-		if !hasMain {
-			return r.updateDirs(st, false, cd)
-		}
-		if r.running(st, cd) {
+		if hasMain && r.running(st, cd) {
 			return scriptFatalf(tag, "Instance '%s' is not stopped", cd)
 		}
-		return r.updateDirs(st, true, cd)
+		if err := r.refuseUnrunnable(nil); err != nil {
+			return err
+		}
+		return r.updateDirs(st, hasMain, cd)
 	}
 	if !hasMain {
 		return scriptFatalf(tag, "%s/main.cf file not found", cd)
@@ -60,6 +63,9 @@ func (r *runner) runRemove(st *editState, o RemoveOptions) error {
 	// instance and leave its queued mail without a main.cf.
 	if d, ok := r.queuedMail(t.QueueDir); ok {
 		return fatalf("Instance '%s' has mail in its queue (%s): flush or remove it first; nothing was changed", cd, d)
+	}
+	if err := r.refuseUnrunnable(nil); err != nil {
+		return err
 	}
 	if err := r.updateDirs(st, false, cd); err != nil {
 		return err

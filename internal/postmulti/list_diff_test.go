@@ -67,19 +67,19 @@ func TestListDifferential(t *testing.T) {
 			var p instance.Problem
 			switch {
 			case err != nil:
-				if !errors.As(err, &p) || p.Postmulti == "" {
+				if !errors.As(err, &p) || upstreamText(p) == "" {
 					t.Fatalf("LoadWith error %v is not a Problem with postmulti's message", err)
 				}
-				ours, fatal = prefixed("postmulti: warning: ", p.Warnings), p.Postmulti
+				ours, fatal = prefixed("postmulti: warning: ", p.Warnings), upstreamText(p)
 			default:
 				ours = prefixed("postmulti: warning: ", set.Default().Warnings)
 				if p, ok := sharedRefused(set); ok {
-					fatal = p.Postmulti
+					fatal = upstreamText(p)
 					break
 				}
 				oursPostconf = postconfLines(set)
 				if p, ok := refused(set); ok {
-					fatal = p.Postmulti
+					fatal = upstreamText(p)
 					break
 				}
 				view, err := postmultiView(set)

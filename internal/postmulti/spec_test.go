@@ -270,3 +270,80 @@ func mailConfig(env []string) string {
 	v, _ := environ.Get(env, "MAIL_CONFIG")
 	return v
 }
+
+// writeTree writes files (path below root: content) into root.
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for p, s := range files {
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRemoveRefusedWhenAnotherLosesItsUnit: -e deport and -e destroy
+// take an instance out of the list, which can make an instance that the
+// generator skipped runnable again, taking a directory from one that runs:
+// postfix-x shares postfix-a's queue directory (spelt otherwise, which
+// upstream misses) and is skipped, so postfix-y holds the data directory
+// it shares with postfix-x; without postfix-a, postfix-x would hold it and
+// postfix-y would lose its unit. Refused, nothing written.
+func TestRemoveRefusedWhenAnotherLosesItsUnit(t *testing.T) {
+	root := testRoot(t)
+	writeTree(t, root, map[string]string{
+		"etc/postfix/main.cf":     "multi_instance_wrapper = ${command_directory}/postmulti -p --\nmulti_instance_enable = yes\nmulti_instance_directories = /etc/postfix-a /etc/postfix-x /etc/postfix-y\n",
+		"etc/postfix-a/main.cf":   "queue_directory = /var/spool/q1\ndata_directory = /var/lib/postfix-a\nmulti_instance_name = postfix-a\nmulti_instance_enable = no\n",
+		"etc/postfix-x/main.cf":   "queue_directory = /var/spool/q1/\ndata_directory = /var/lib/shared\nmulti_instance_name = postfix-x\nmulti_instance_enable = no\n",
+		"etc/postfix-y/main.cf":   "queue_directory = /var/spool/postfix-y\ndata_directory = /var/lib/shared/\nmulti_instance_name = postfix-y\nmulti_instance_enable = yes\n",
+		"etc/postfix-a/master.cf": "", "etc/postfix-x/master.cf": "", "etc/postfix-y/master.cf": "",
+	})
+	want := "postmulti: fatal: Instance /etc/postfix-y would not run under systemd (postfix-instance-generator would skip it): data_directory /var/lib/shared/ is also the data_directory of instance /etc/postfix-x\n"
+	for _, action := range []string{"deport", "destroy"} {
+		before := files(t, root)
+		f := &fakeLifecycle{}
+		_, stderr, code := runWithin(t, root, f, "-i", "postfix-a", "-e", action)
+		if code != 1 || stderr != want {
+			t.Errorf("-e %s: exit %d, stderr %q; want 1, %q", action, code, stderr, want)
+		}
+		sameFiles(t, before, files(t, root))
+		if f.reloads != 0 {
+			t.Errorf("a refused %s reloaded systemd", action)
+		}
+	}
+	// Taking out postfix-x, which the generator skips, changes nothing
+	// for the others: accepted.
+	if _, stderr, code := runWithin(t, root, &fakeLifecycle{}, "-i", "postfix-x", "-e", "deport"); code != 0 {
+		t.Errorf("-i postfix-x -e deport: exit %d, %s", code, stderr)
+	}
+}
+
+// TestInitRefusedForUnrunnableDefault: -e init enables the default
+// instance (multi_instance_enable = yes; -e enable requires init first),
+// and is refused, as -e enable is, when the generator skips it;
+// where the default instance is enabled already, init changes nothing the
+// generator decides, and goes through.
+func TestInitRefusedForUnrunnableDefault(t *testing.T) {
+	root := testRoot(t)
+	mainCF := "queue_directory = /var/spool/post%fix\nmulti_instance_directories = /etc/postfix-out /etc/postfix-in\nmulti_instance_enable = no\n"
+	writeTree(t, root, map[string]string{"etc/postfix/main.cf": mainCF})
+	before := files(t, root)
+	f := &fakeLifecycle{}
+	_, stderr, code := runWithin(t, root, f, "-e", "init")
+	want := `postmulti: fatal: Instance /etc/postfix would not run under systemd (postfix-instance-generator would skip it): queue_directory "/var/spool/post%fix" contains '%'`
+	if code != 1 || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("-e init: exit %d, stderr %q; want 1, %q…", code, stderr, want)
+	}
+	sameFiles(t, before, files(t, root))
+	if f.reloads != 0 {
+		t.Errorf("a refused init reloaded systemd")
+	}
+	// Enabled already (single-instance mode): init goes through.
+	writeTree(t, root, map[string]string{"etc/postfix/main.cf": "queue_directory = /var/spool/post%fix\n"})
+	if _, stderr, code := runWithin(t, root, &fakeLifecycle{}, "-e", "init"); code != 0 {
+		t.Errorf("-e init on an enabled default instance: exit %d, %s", code, stderr)
+	}
+}

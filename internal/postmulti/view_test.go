@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
@@ -23,8 +24,8 @@ func TestRefusedCases(t *testing.T) {
 			r := func(s string) string { return strings.ReplaceAll(s, "@R", root) }
 			if pm, err := loadLikePostmulti(root); err == nil {
 				p, ok := sharedRefused(pm)
-				if ok != (tc.Shared != "") || p.Postmulti != r(tc.Shared) {
-					t.Errorf("sharedRefused = %q, %v; want %q", p.Postmulti, ok, r(tc.Shared))
+				if ok != (tc.Shared != "") || upstreamText(p) != r(tc.Shared) {
+					t.Errorf("sharedRefused = %q, %v; want %q", upstreamText(p), ok, r(tc.Shared))
 				}
 			} else if tc.Shared != "" {
 				t.Errorf("LoadWith: %v; want the shared directories refused", err)
@@ -40,15 +41,15 @@ func TestRefusedCases(t *testing.T) {
 				t.Fatal(err)
 			}
 			p, stops := refused(set)
-			if stops != (tc.Refused != "") || stops && p.Postmulti != r(tc.Refused) {
-				t.Errorf("refused = %q, %v; want %q", p.Postmulti, stops, r(tc.Refused))
+			if stops != (tc.Refused != "") || stops && upstreamText(p) != r(tc.Refused) {
+				t.Errorf("refused = %q, %v; want %q", upstreamText(p), stops, r(tc.Refused))
 			}
 			// Upstream's view: every listed instance, or the reason why not.
 			view, err := postmultiView(set)
 			var vp instance.Problem
 			switch {
 			case stops:
-				if !errors.As(err, &vp) || vp.Postmulti != p.Postmulti {
+				if !errors.As(err, &vp) || upstreamText(vp) != upstreamText(p) {
 					t.Errorf("postmultiView error %v, want the refusal", err)
 				}
 			case err != nil:
@@ -162,5 +163,44 @@ func TestReadPostconfFatal(t *testing.T) {
 	}
 	if got, want := said(nil, &p), []message{{fatal: true, text: "open " + root + "/etc/nosuch/main.cf: No such file or directory"}}; !slices.Equal(got, want) {
 		t.Errorf("postconf says %+v, want %+v", got, want)
+	}
+}
+
+// TestUpstreamText: the problems of the default main.cf, which
+// TestRefusedCases does not reach (the model gives no Set), and of
+// -e import's reading, in upstream's words (postmulti 3.7.11; the
+// differential suites check the same against the real one: configurations
+// "syntax", "loop", "badbool" of TestDifferential).
+func TestUpstreamText(t *testing.T) {
+	for _, tc := range []struct{ name, mainCF, want string }{
+		{"bad boolean", "biff = yes\nbiff = no\nmulti_instance_enable = sure\n", "bad boolean configuration: multi_instance_enable = sure"},
+		{"macro loop", "multi_instance_directories = $foo\nfoo = $multi_instance_directories\n", "dictionary mail_dict: macro processing error"},
+		{"syntax", "this is not a parameter\n", "/etc/postfix/main.cf, line 1: missing '=' after attribute name: \"this is not a parameter\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"etc/postfix/main.cf": {Data: []byte(tc.mainCF)}}
+			_, err := instance.LoadWith(fsys, "/etc/postfix", instance.Options{})
+			var p instance.Problem
+			if !errors.As(err, &p) {
+				t.Fatalf("LoadWith error %v, want a Problem", err)
+			}
+			if got := upstreamText(p); got != tc.want {
+				t.Errorf("upstreamText = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	_, err := instance.LoadWith(instance.DirFS(t.TempDir()), "/etc/postfix", instance.Options{})
+	var p instance.Problem
+	if !errors.As(err, &p) || upstreamText(p) != "open /etc/postfix/main.cf: No such file or directory" {
+		t.Errorf("missing main.cf: upstreamText %q (%v)", upstreamText(p), err)
+	}
+	root := instancetest.BuildTree(t, instancetest.Cases[1])
+	set, err := loadLikePostmulti(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = set.Read(root + "/etc/nosuch")
+	if !errors.As(err, &p) || upstreamText(p) != "Failed to obtain all required "+root+"/etc/nosuch/main.cf parameters" {
+		t.Errorf("Read of a missing directory: upstreamText %q (%v)", upstreamText(p), err)
 	}
 }
