@@ -46,6 +46,8 @@ test_packages=(
 	zsh                # completions/ tests
 	fish               # completions/ tests
 	ansible-lint       # ansible/: lints the role (pulls in ansible-core)
+	dpkg-dev           # test/ansible: dpkg-scanpackages for its APT repository
+	gpg                # test/ansible: signs that repository
 )
 
 case $set_name in

@@ -27,14 +27,14 @@ func TestParseRelease(t *testing.T) {
 // orphans the cached tree) and checks that every release has its own.
 func TestTreeKeys(t *testing.T) {
 	t.Setenv(CacheEnv, "/cache")
-	const bookwormSpec = "suite=bookworm\nvariant=minbase\ninclude=ansible-core,dbus,iproute2,postfix,procps,python3,python3-cffi-backend,swaks,systemd,systemd-sysv\nprovision=1\n"
+	const bookwormSpec = "suite=bookworm\nvariant=minbase\ninclude=ansible-core,dbus,iproute2,postfix,procps,python3,python3-apt,python3-cffi-backend,swaks,systemd,systemd-sysv\nprovision=1\n"
 	// Changing Packages changes the spec and so the key: update both here,
 	// knowing every cached tree is then rebuilt once.
 	if got := treeSpec(Bookworm); got != bookwormSpec {
 		t.Errorf("treeSpec(bookworm) = %q, want %q", got, bookwormSpec)
 	}
-	if TreeDir(Bookworm) != "/cache/debian12-88c6de9cc1bbed31" {
-		t.Errorf("TreeDir(bookworm) = %s, want /cache/debian12-88c6de9cc1bbed31", TreeDir(Bookworm))
+	if TreeDir(Bookworm) != "/cache/debian12-b0ebf04016dd36db" {
+		t.Errorf("TreeDir(bookworm) = %s, want /cache/debian12-b0ebf04016dd36db", TreeDir(Bookworm))
 	}
 	if TreeKey() != TreeKeyFor(Bookworm) {
 		t.Errorf("TreeKey() = %s, TreeKeyFor(bookworm) = %s", TreeKey(), TreeKeyFor(Bookworm))

@@ -36,7 +36,7 @@ const (
 // (test/ansible, connection local); python3-cffi-backend is there because
 // debootstrap does not resolve virtual packages and ansible-core's
 // python3-cryptography depends on the ones it provides.
-var Packages = []string{"ansible-core", "dbus", "iproute2", "postfix", "procps", "python3", "python3-cffi-backend", "swaks", "systemd", "systemd-sysv"}
+var Packages = []string{"ansible-core", "dbus", "iproute2", "postfix", "procps", "python3", "python3-apt", "python3-cffi-backend", "swaks", "systemd", "systemd-sysv"}
 
 // provisionVersion is bumped whenever provision changes what it writes.
 const provisionVersion = "1"

@@ -50,7 +50,7 @@ var recapRE = regexp.MustCompile(`(?m)^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\
 // output, its PLAY RECAP line for localhost and the changed count.
 func playbook(t *testing.T, c *harness.Container, wantOK bool, name string, extra ...string) (out, recap string, changed int) {
 	t.Helper()
-	args := append([]string{"ansible-playbook", "-c", "local", "-i", "localhost,", filepath.Join(guestDir, name)}, extra...)
+	args := append([]string{"ansible-playbook", "-c", "local", "-i", "localhost,", "-e", "@" + repoVars, filepath.Join(guestDir, name)}, extra...)
 	res, err := c.Exec(args...)
 	out = res.Stdout + res.Stderr
 	if (err == nil) != wantOK {
@@ -129,17 +129,31 @@ func TestWalkthroughPlaybook(t *testing.T) {
 		t.Fatal(err)
 	}
 	smtptool := harness.MustBuildGo(t, "./test/e2e/smtptool")
-	c := harness.Boot(t, harness.Options{Files: append(e2e.Scaffolding(smtptool), ansibleFiles(t, root)...)})
+	repo, key := flatRepo(t, deb)
+	files := append(append(e2e.Scaffolding(smtptool), ansibleFiles(t, root)...), repo...)
+	c := harness.Boot(t, harness.Options{Files: files})
 	w := &e2e.Walk{C: c}
-	w.InstallDeb(t, deb)
-	w.RestartPostfix(t)
+	c.WriteFile(repoVars, []byte(repoVarsYAML(key)), 0o644)
+	// The container has no network: its only repository is the test's.
+	w.Type(t, "", "mv", "/etc/apt/sources.list", "/etc/apt/sources.list.offline")
 	w.Type(t, "", "systemctl", "enable", "--now", "pfi-sink.service", "pfi-filter.service")
 
-	step(t, "first run", func(t *testing.T) {
+	step(t, "first run installs from the repository", func(t *testing.T) {
+		def := e2e.UnitProps(c, e2e.Unit("-")) // Debian's unit: no main PID known
 		out, recap, changed := playbook(t, c, true, "walkthrough.yml")
 		t.Logf("first run: %s", recap)
 		if changed == 0 {
 			t.Fatalf("first run changed nothing:\n%s", out)
+		}
+		if res, err := c.Exec("dpkg-query", "-W", "-f", "${Status} ${Version}", "postfix-instances"); err != nil || !strings.HasPrefix(res.Stdout, "install ok installed ") || !strings.Contains(filepath.Base(deb), strings.TrimPrefix(res.Stdout, "install ok installed ")) {
+			t.Fatalf("after the first run, dpkg says postfix-instances is %q (%v), want %s installed\n%s", res.Stdout, err, filepath.Base(deb), out)
+		}
+		if pol := c.Run("apt-cache", "policy", "postfix-instances"); !strings.Contains(pol, "file:"+repoDir) {
+			t.Fatalf("apt-cache policy does not show the repository:\n%s", pol)
+		}
+		p := e2e.RequireActive(t, c, e2e.Unit("-"))
+		if !strings.Contains(p["DropInPaths"], e2e.TemplateDropIn) || p["ExecMainStartTimestampMonotonic"] == def["ExecMainStartTimestampMonotonic"] {
+			t.Fatalf("the default instance was not restarted under our template: before %v, after %v", def, p)
 		}
 		for _, u := range units {
 			e2e.RequireActive(t, c, u)
@@ -219,6 +233,23 @@ func TestWalkthroughPlaybook(t *testing.T) {
 		e2e.CheckDelivered(t, c, e2e.Send(t, c, "bob@example.com"), "bob@example.com")
 	})
 
+	step(t, "group reassignment", func(t *testing.T) { regroup(t, c, root) })
+
+	step(t, "renaming is refused", func(t *testing.T) {
+		writePlaybook(t, c, root, "rename.yml", func(s string) string {
+			return strings.Replace(s, "          - name: postfix-out\n", "          - name: postfix-out2\n            config_directory: /etc/postfix-out\n", 1)
+		})
+		out, recap, _ := playbook(t, c, false, "rename.yml")
+		t.Logf("rename: %s", recap)
+		if !strings.Contains(out, "the role does not rename instances") {
+			t.Errorf("the failure does not say the role does not rename:\n%s", out)
+		}
+		if l := c.Run("postfix-instances", "list", "--json"); strings.Contains(l, "postfix-out2") {
+			t.Errorf("postfix-out2 exists after a refused rename:\n%s", l)
+		}
+		t.Logf("refusal: %s", refusal(out))
+	})
+
 	step(t, "prune keeps queued mail", func(t *testing.T) {
 		// postfix-out cannot deliver while the internal host is down: the
 		// message waits in its queue.
@@ -251,6 +282,76 @@ func TestWalkthroughPlaybook(t *testing.T) {
 		t.Logf("refusal: %s", refusal(out))
 		e2e.RequireActive(t, c, e2e.Unit("postfix-in"))
 	})
+}
+
+// regroup moves postfix-out from group mta to group relay with the role:
+// --check predicts it, the run does it with postmulti -e assign and
+// touches no master, systemd's dependencies follow (the unit is part of
+// and wanted by postfix-relay.target, no longer postfix-mta.target), a
+// rerun changes nothing, and restarting each target restarts exactly its
+// members.
+func regroup(t *testing.T, c *harness.Container, root string) {
+	out := e2e.Unit("postfix-out")
+	in := e2e.Unit("postfix-in")
+	writePlaybook(t, c, root, "regroup.yml", func(s string) string {
+		s = strings.Replace(s, `smtp_destination_recipient_limit: "1000"`, `smtp_destination_recipient_limit: "999"`, 1)
+		return strings.Replace(s, "group: mta", "group: relay", 1) // postfix-out's
+	})
+	before := snapshot(t, c)
+	o, recap, changed := playbook(t, c, true, "regroup.yml", "--check", "--diff")
+	t.Logf("--check --diff: %s", recap)
+	if changed == 0 || !strings.Contains(o, "-multi_instance_group = mta") || !strings.Contains(o, "+multi_instance_group = relay") {
+		t.Fatalf("--check did not predict the move: %s\n%s", recap, o)
+	}
+	if g := param(t, c, "/etc/postfix-out", "multi_instance_group"); g != "mta" {
+		t.Fatalf("after --check, postfix-out's group is %q", g)
+	}
+	o, recap, changed = playbook(t, c, true, "regroup.yml")
+	t.Logf("regroup run: %s", recap)
+	if changed == 0 || !strings.Contains(o, "postmulti -i postfix-out -G relay -e assign") && !strings.Contains(o, "changed: [localhost] => (item=postfix-out)") {
+		t.Fatalf("the run did not move postfix-out: %s\n%s", recap, o)
+	}
+	if g := param(t, c, "/etc/postfix-out", "multi_instance_group"); g != "relay" {
+		t.Fatalf("postfix-out's group is %q, want relay\n%s", g, o)
+	}
+	if after := snapshot(t, c); !equal(before, after) {
+		t.Errorf("moving postfix-out restarted or reloaded a master: before %v, after %v", before, after)
+	}
+	show := func(unit, prop string) string {
+		return strings.TrimSpace(c.Run("systemctl", "show", "-P", prop, unit))
+	}
+	t.Logf("%s: PartOf=%s WantedBy=%s NeedDaemonReload=%s", out, show(out, "PartOf"), show(out, "WantedBy"), show(out, "NeedDaemonReload"))
+	// Debian's template adds PartOf=postfix.service.
+	if p := show(out, "PartOf"); !strings.Contains(p, "postfix-relay.target") || strings.Contains(p, "postfix-mta.target") {
+		t.Errorf("%s PartOf=%q, want postfix-relay.target and not postfix-mta.target", out, p)
+	}
+	if wb := show(out, "WantedBy"); !strings.Contains(wb, "postfix-relay.target") || strings.Contains(wb, "postfix-mta.target") {
+		t.Errorf("%s WantedBy=%q, want postfix-relay.target and not postfix-mta.target", out, wb)
+	}
+	if w := show("postfix-mta.target", "Wants"); strings.Contains(w, out) || !strings.Contains(w, in) {
+		t.Errorf("postfix-mta.target Wants=%q, want %s without %s", w, in, out)
+	}
+	if n := show(out, "NeedDaemonReload"); n != "no" {
+		t.Errorf("%s NeedDaemonReload=%s after the move", out, n)
+	}
+	if _, recap, changed := playbook(t, c, true, "regroup.yml"); changed != 0 {
+		t.Errorf("rerun after the move: %s, want changed=0", recap)
+	} else {
+		t.Logf("rerun after the move: %s", recap)
+	}
+	pid := func(u string) string { return show(u, "MainPID") }
+	o1, i1 := pid(out), pid(in)
+	c.Run("systemctl", "restart", "postfix-mta.target")
+	e2e.RequireActive(t, c, in)
+	if o2, i2 := pid(out), pid(in); o2 != o1 || i2 == i1 {
+		t.Errorf("restart postfix-mta.target: %s %s -> %s (want unchanged), %s %s -> %s (want restarted)", out, o1, o2, in, i1, i2)
+	}
+	o1, i1 = pid(out), pid(in)
+	c.Run("systemctl", "restart", "postfix-relay.target")
+	e2e.RequireActive(t, c, out)
+	if o2, i2 := pid(out), pid(in); o2 == o1 || i2 != i1 {
+		t.Errorf("restart postfix-relay.target: %s %s -> %s (want restarted), %s %s -> %s (want unchanged)", out, o1, o2, in, i1, i2)
+	}
 }
 
 // refusal is the failed task's message in ansible-playbook's output.

@@ -12,7 +12,10 @@ description:
     instance with C(postmulti -e create), sets C(main.cf) parameters with
     C(postmulti -i NAME -x postconf -e) (C(postconf -c DIR -e) for the default
     instance) only when a value differs, adds, replaces or removes C(master.cf)
-    services, and enables, disables or destroys it with C(postmulti -e).
+    services, moves it to its declared group (C(postmulti -e assign)), and
+    enables, disables or destroys it with C(postmulti -e).
+  - Does not rename: an instance declared under a new name whose configuration
+    directory another instance holds is an error that says how to rename it.
   - Supports check mode (predicts, changes nothing) and diff mode (main.cf lines).
   - Never starts or stops anything; the role does that through systemd.
 options:
@@ -21,7 +24,9 @@ options:
     type: str
     required: true
   group:
-    description: multi_instance_group, set at creation.
+    description:
+      - multi_instance_group; C(-e create -G) for a new instance, C(-e assign -G) for one
+        in another group (an empty string takes it out of its group).
     type: str
   config_directory:
     description: Where a new instance's configuration goes (postmulti's default otherwise).
@@ -71,6 +76,16 @@ def find(module, name):
         if name == "-" and inst.get("default"):
             return inst
         if name != "-" and not inst.get("default") and inst.get("name") == name:
+            return inst
+    return None
+
+
+def holder(module, cdir):
+    """The secondary instance whose configuration directory is cdir, or None."""
+    _, out, _ = run(module, LIST)
+    want = os.path.normpath(cdir)
+    for inst in json.loads(out).get("instances", []):
+        if not inst.get("default") and os.path.normpath(inst.get("config_directory") or "") == want:
             return inst
     return None
 
@@ -132,6 +147,13 @@ def main():
     if inst is None:
         if name == "-":
             module.fail_json(msg="postfix-instances list --json shows no default instance")
+        other = holder(module, p["config_directory"] or "/etc/" + name)
+        if other is not None:
+            module.fail_json(msg="%s is instance %s's configuration directory, and no instance is named %s: "
+                             "the role does not rename instances (declare it as %s, or rename it first: stop "
+                             "it, postmulti -i %s -I %s -e assign, then run the role)"
+                             % (other["config_directory"], other.get("name") or "-", name,
+                                other.get("name") or "-", other.get("name") or "-", name))
         args = ["postmulti", "-I", name]
         if p["group"]:
             args += ["-G", p["group"]]
@@ -144,15 +166,20 @@ def main():
             inst = find(module, name)
             if inst is None:
                 module.fail_json(msg="postmulti -e create ran but postfix-instances list does not show %s" % name)
-    if inst is not None and p["group"] is not None and inst.get("group", "") != p["group"]:
-        module.fail_json(msg="instance %s is in group %r, declared %r: change it with postmulti -e assign"
-                         % (name, inst.get("group", ""), p["group"]))
 
     cdir = inst["config_directory"] if inst else (p["config_directory"] or "/etc/" + name)
     result["config_directory"] = cdir
-    result["unit"] = (inst or {}).get("unit") or "postfix@%s.service" % name
-    result["group_target"] = (inst or {}).get("group_target") or (
-        "postfix-%s.target" % p["group"] if p["group"] else "")
+
+    # Another group: postmulti -e assign rewrites multi_instance_group, and
+    # the shim has systemd rerun the generator, which moves the unit from
+    # the old group's target to the new one. The master keeps running.
+    if inst is not None and p["group"] is not None and (inst.get("group") or "") != p["group"]:
+        do(["postmulti", "-i", name, "-G", p["group"] or "-", "-e", "assign"])
+        result["group_changed"] = True
+        diff_before.append("multi_instance_group = %s" % (inst.get("group") or ""))
+        diff_after.append("multi_instance_group = %s" % p["group"])
+        if not check:
+            inst = find(module, name)
 
     edit = ["postconf", "-c", cdir] if name == "-" else ["postmulti", "-i", name, "-x", "postconf"]
 
@@ -197,7 +224,11 @@ def main():
             result["enabled_changed"] = True
 
     result["enabled"] = p["enabled"] if p["enabled"] is not None else bool((inst or {}).get("enabled"))
-    if result["maincf_changed"]:
+    # Unit names are postfix-instances' (they differ between Debian
+    # releases); an instance that check mode did not create has none yet.
+    result["unit"] = (inst or {}).get("unit") or ""
+    result["group_target"] = (inst or {}).get("group_target") or ""
+    if diff_after:
         result["diff"] = dict(before_header=os.path.join(cdir, "main.cf"), after_header=os.path.join(cdir, "main.cf"),
                               before="\n".join(diff_before) + ("\n" if diff_before else ""),
                               after="\n".join(diff_after) + "\n")
