@@ -10,43 +10,53 @@ import (
 )
 
 // verifyTree runs "systemd-analyze verify" on every unit the tree in dir
-// defines or instantiates, with the shipped units/postfix@.service and
-// units/postfix.service, and Debian's drop-in for the template, beside them. systemd-analyze verify only loads unit
-// files; it boots nothing. Any message on its output (an unknown key, a bad
-// value, a missing executable, a dependency cycle) fails the test.
-func verifyTree(t *testing.T, dir string) {
+// defines or instantiates, beside the unit files the .deb of that release
+// installs: on Debian 12 (debian13 == "") the shipped units/postfix@.service,
+// units/postfix.service and Debian's drop-in for the template; on Debian 13
+// and sid, the golden root's copy of Debian's own postfix.service and
+// postfix@.service (in debian13), our drop-ins on them and
+// units/postfix-dir@.service. systemd-analyze verify only loads unit files;
+// it boots nothing. Any message on its output (an unknown key, a bad value,
+// a missing executable, a dependency cycle) fails the test.
+func verifyTree(t *testing.T, dir, debian13 string) {
 	t.Helper()
 	analyze := systemdAnalyze(t)
-	for _, u := range []string{"postfix@.service", "postfix.service"} {
-		data, err := os.ReadFile(filepath.Join("..", "units", u))
+	install := func(from, to string) {
+		t.Helper()
+		data, err := os.ReadFile(from)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, u), data, 0o644); err != nil {
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Debian's drop-in for the template (configure-instance.sh) is part of
-	// what the .deb installs; verify it with the rest.
-	deb := filepath.Join(dir, "postfix@.service.d")
-	if err := os.MkdirAll(deb, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join("..", "units", "debian", "postfix@.service.d", "40-debian-configure-instance.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(deb, "40-debian-configure-instance.conf"), data, 0o644); err != nil {
-		t.Fatal(err)
+	src := filepath.Join("..", "units")
+	if debian13 == "" {
+		for _, u := range []string{"postfix@.service", "postfix.service"} {
+			install(filepath.Join(src, u), filepath.Join(dir, u))
+		}
+		drop := filepath.Join("postfix@.service.d", "40-debian-configure-instance.conf")
+		install(filepath.Join(src, "debian", drop), filepath.Join(dir, drop))
+	} else {
+		for _, u := range []string{"postfix@.service", "postfix.service"} {
+			install(filepath.Join(debian13, u), filepath.Join(dir, u))
+			drop := filepath.Join(u+".d", "20-postfix-instances.conf")
+			install(filepath.Join(src, "debian13", drop), filepath.Join(dir, drop))
+		}
+		install(filepath.Join(src, "postfix-dir@.service"), filepath.Join(dir, "postfix-dir@.service"))
 	}
 	units := map[string]bool{"postfix.service": true}
-	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		base := d.Name()
 		switch {
-		case strings.HasSuffix(base, ".service.d") && base != "postfix@.service.d":
+		case strings.HasSuffix(base, ".service.d") && base != "postfix@.service.d" && base != "postfix-dir@.service.d":
 			units[strings.TrimSuffix(base, ".d")] = true
 		case strings.HasSuffix(base, ".target") && !d.IsDir():
 			units[base] = true
@@ -101,7 +111,7 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 	if errs := Apply(tr, dir); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	verifyTree(t, dir)
+	verifyTree(t, dir, "")
 }
 
 // TestSystemdAnalyzeVerifyGolden verifies every expected golden tree.
@@ -118,7 +128,13 @@ func TestSystemdAnalyzeVerifyGolden(t *testing.T) {
 			if out, err := exec.Command("cp", "-a", tree+"/.", dir).CombinedOutput(); err != nil {
 				t.Fatalf("cp: %v\n%s", err, out)
 			}
-			verifyTree(t, dir)
+			// A golden root holding Debian 13's units is verified
+			// beside them, as the deb13 package installs there.
+			debian13 := filepath.Join(filepath.Dir(tree), "root", "usr", "lib", "systemd", "system")
+			if _, err := os.Stat(filepath.Join(debian13, "postfix.service")); err != nil {
+				debian13 = ""
+			}
+			verifyTree(t, dir, debian13)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/postfix-systemd/postfix-instances/internal/instance"
+	"github.com/postfix-systemd/postfix-instances/internal/unit"
 )
 
 // The differential test runs the real postmulti -p and Run side by side
@@ -111,7 +112,7 @@ func newOracleTree(t *testing.T) *oracleTree {
 	}
 	// Run acts only on instances that can run under systemd (as all
 	// these can): Resolve says so, as Load does.
-	instance.Resolve(tr.insts, nil)
+	instance.Resolve(tr.insts, nil, unit.Classic)
 	for _, in := range tr.insts[1:] {
 		if _, err := in.Runnable(); err != nil {
 			t.Fatal(err)
