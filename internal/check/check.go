@@ -63,7 +63,7 @@ const (
 	// CheckDaemonReload: an enabled instance whose generated drop-in is
 	// older than its main.cf, or that systemd says needs a daemon-reload.
 	CheckDaemonReload = "daemon-reload-due"
-	// CheckDebianEnable: on Debian 13 and later, "systemctl enable
+	// CheckDebianEnable: on the Debian13 layout, "systemctl enable
 	// postfix@X" and multi_instance_enable disagree.
 	CheckDebianEnable = "debian-enable-mismatch"
 )
@@ -109,7 +109,8 @@ type Input struct {
 	// production, a test tree in tests): master.cf files, text maps,
 	// /proc/net/tcp{,6} (sockets something listens on now),
 	// /run/systemd (generated drop-ins, whether systemd runs),
-	// /etc/systemd/system (enabled units), /etc/os-release.
+	// /etc/systemd/system (enabled units). The layout (which units run
+	// which instance) is Set.Layout's, detected when Set was loaded.
 	FS fs.FS
 	// Systemd, when not nil, is the running service manager. Without it,
 	// the unit checks read only the file system: systemd is running when

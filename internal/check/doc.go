@@ -50,7 +50,8 @@
 //   - daemon-reload-due: an enabled instance whose main.cf is newer than
 //     its generated drop-in, or whose unit systemd says needs a
 //     daemon-reload. Warning.
-//   - debian-enable-mismatch: on Debian 13 and later, an instance that
+//   - debian-enable-mismatch: on the Debian13 layout (Debian 13's postfix
+//     units, as instance.Load detected them: Set.Layout), an instance that
 //     "systemctl enable postfix@X" starts at boot although
 //     multi_instance_enable = no, or one with multi_instance_enable = yes
 //     that nothing starts at boot. Warning.

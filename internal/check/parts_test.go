@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 )
 
 func TestDisabled(t *testing.T) {
@@ -58,32 +57,5 @@ func TestSplitMapList(t *testing.T) {
 	want := []string{"texthash:/etc/a", "inline:{ x=smtp:[127.0.0.1]:25, y=z }", "hash:/etc/b"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
-	}
-}
-
-func TestDebianRelease(t *testing.T) {
-	for _, tc := range []struct {
-		osRelease, debianVersion string
-		want                     int
-	}{
-		{"ID=debian\nVERSION_ID=\"12\"\n", "12.11\n", 12},
-		{"ID=debian\nVERSION_ID=\"13\"\n", "13.8\n", 13},
-		{"ID=debian\n", "trixie/sid\n", 13},  // testing or unstable
-		{"ID=debian\n", "forky/sid\n", 13},   // later ones count as 13 and up
-		{"ID=debian\n", "bookworm/sid\n", 0}, // too old to tell
-		{"ID=ubuntu\nVERSION_ID=\"24.04\"\n", "trixie/sid\n", 0},
-		{"", "13.1\n", 13},
-		{"", "", 0},
-	} {
-		fsys := fstest.MapFS{}
-		if tc.osRelease != "" {
-			fsys["etc/os-release"] = &fstest.MapFile{Data: []byte(tc.osRelease)}
-		}
-		if tc.debianVersion != "" {
-			fsys["etc/debian_version"] = &fstest.MapFile{Data: []byte(tc.debianVersion)}
-		}
-		if got := debianRelease(fsys); got != tc.want {
-			t.Errorf("%q, %q: %d, want %d", tc.osRelease, tc.debianVersion, got, tc.want)
-		}
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/postfix-systemd/postfix-instances/internal/unit"
@@ -70,20 +68,20 @@ func isDir(fsys fs.FS, name string) bool {
 	return err == nil && st.IsDir()
 }
 
-// debian reports, on Debian 13 and later (where "systemctl enable
-// postfix@X" decides what boots), secondary instances whose
-// multi_instance_enable says otherwise.
+// debian reports, on the Debian13 layout (Set.Layout: Debian 13's
+// postfix package, where "systemctl enable postfix@X" also decides what
+// boots), secondary instances whose multi_instance_enable says otherwise.
 func (c *checker) debian() {
-	if debianRelease(c.fsys) < 13 {
+	if c.in.Set == nil || c.in.Set.Layout != unit.Debian13 {
 		return
 	}
-	etcWants, genWants := wants(c.fsys, "/etc/systemd/system"), wants(c.fsys, generatorDir)
+	etcWants, genWants := unit.Wants(c.fsys, unit.AdminDir), unit.Wants(c.fsys, generatorDir)
 	for _, x := range c.insts {
 		if x.Default {
 			continue
 		}
-		cands := debianUnits(x)
-		etc, gen := first(etcWants, cands), first(genWants, cands)
+		u := x.spec.Unit
+		etc, gen := etcWants[u], genWants[u]
 		line := paramLine(x.Instance, "multi_instance_enable")
 		switch {
 		case etc != "" && !x.Enabled:
@@ -94,95 +92,8 @@ func (c *checker) debian() {
 		case etc == "" && gen == "" && x.Enabled:
 			c.add(Finding{Severity: Warning, Instance: x.label, File: x.spec.MainCF, Line: line, order: x.order,
 				Check:   CheckDebianEnable,
-				Message: fmt.Sprintf("multi_instance_enable = yes, but nothing starts it at boot: Debian 13 starts only what \"systemctl enable\" enabled (%s)", strings.Join(cands, " or ")),
-				Fix:     fmt.Sprintf("systemctl enable %s, or postmulti -i %s -e disable", cands[len(cands)-1], x.label)})
+				Message: fmt.Sprintf("multi_instance_enable = yes, but nothing starts it at boot: Debian 13 starts only what \"systemctl enable\" enabled (%s)", u),
+				Fix:     fmt.Sprintf("systemctl enable %s, or postmulti -i %s -e disable", u, x.label)})
 		}
 	}
-}
-
-// debianUnits are the units that run x on Debian 13: ours, and Debian's
-// own postfix@X.service for /etc/postfix-X.
-func debianUnits(x *inst) []string {
-	out := []string{x.spec.Unit}
-	if u, ok := unit.DebianForConfigDir(x.spec.ConfigDir); ok && !slices.Contains(out, u) {
-		out = append(out, u)
-	}
-	return out
-}
-
-// wants maps each unit that a DIR/*.wants/ or DIR/*.requires/ link
-// pulls in to its first such link.
-func wants(fsys fs.FS, dir string) map[string]string {
-	out := map[string]string{}
-	ents, err := fs.ReadDir(fsys, fsPath(dir))
-	if err != nil {
-		return out
-	}
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".wants") && !strings.HasSuffix(e.Name(), ".requires") {
-			continue
-		}
-		sub := path.Join(dir, e.Name())
-		links, err := fs.ReadDir(fsys, fsPath(sub))
-		if err != nil {
-			continue
-		}
-		for _, l := range links {
-			if _, ok := out[l.Name()]; !ok {
-				out[l.Name()] = path.Join(sub, l.Name())
-			}
-		}
-	}
-	return out
-}
-
-// first returns the link of the first of units that m has, "" when none.
-func first(m map[string]string, units []string) string {
-	for _, u := range units {
-		if l, ok := m[u]; ok {
-			return l
-		}
-	}
-	return ""
-}
-
-// debianRelease is the Debian major release of the host (/etc/os-release,
-// /etc/debian_version): 0 when it is not Debian or unknown; testing and
-// unstable ("trixie/sid") count as 13 and later.
-func debianRelease(fsys fs.FS) int {
-	data, err := readText(fsys, "/etc/os-release")
-	if err == nil {
-		id, version := "", ""
-		for _, line := range strings.Split(string(data), "\n") {
-			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-			if !ok {
-				continue
-			}
-			v = strings.Trim(v, `"'`)
-			switch k {
-			case "ID":
-				id = v
-			case "VERSION_ID":
-				version = v
-			}
-		}
-		if id != "debian" {
-			return 0
-		}
-		if n, err := strconv.Atoi(strings.SplitN(version, ".", 2)[0]); err == nil {
-			return n
-		}
-	}
-	data, err = readText(fsys, "/etc/debian_version")
-	if err != nil {
-		return 0
-	}
-	v := strings.TrimSpace(string(data))
-	if n, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0]); err == nil {
-		return n
-	}
-	if strings.HasSuffix(v, "/sid") && v != "bookworm/sid" && v != "bullseye/sid" {
-		return 13
-	}
-	return 0
 }
