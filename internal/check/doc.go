@@ -53,8 +53,9 @@
 //   - debian-enable-mismatch: on the Debian13 layout (Debian 13's postfix
 //     units, as instance.Load detected them: Set.Layout), an instance that
 //     "systemctl enable postfix@X" starts at boot although
-//     multi_instance_enable = no, or one with multi_instance_enable = yes
-//     that nothing starts at boot. Warning.
+//     multi_instance_enable = no. Warning. (The reverse needs no
+//     finding: the generator links every enabled instance at boot; until
+//     it has run, unit-unknown reports the instance.)
 //
 // # Use
 //
