@@ -35,8 +35,13 @@ Selection: -a all instances (default), -g GROUP members of a group,
 directory, or "-" for the default instance. -R reverses the order (-l, -x).
 
 -p ACTION: start/stop/reload/status go through systemd units when systemd
-is PID 1 (postfix@NAME.service); other actions and hosts without systemd
-run "postfix -c DIR ACTION" per instance as upstream does.
+is PID 1 (Debian 12: postfix@NAME.service; Debian 13 and sid:
+postfix.service for the default instance, postfix@X.service for
+/etc/postfix-X, postfix-dir@PATH.service for other directories); other
+actions and hosts without systemd run "postfix -c DIR ACTION" per instance
+as upstream does. On Debian 13 and sid, stopping the default instance stops
+every instance, so "-p stop" of the default instance without all the others
+is refused, and "-p start" starts the default instance last.
 
 EXIT STATUS
   0 on success; 1 on any fatal error, or when a command run with -x or -p
