@@ -34,15 +34,23 @@ on every "systemctl daemon-reload". It reads the default Postfix main.cf and
 the main.cf of every instance in its multi_instance_directories, and writes
 into NORMAL-DIR:
 
-  postfix@NAME.service.d/50-instance.conf
-        one drop-in per instance for the shipped postfix@.service template:
-        MAIL_CONFIG, PIDFile=, start order, group membership
-        (the default instance is postfix@-.service; a nameless instance is
-        addressed by its escaped config directory, systemd-escape --path)
-  postfix.service.wants/postfix@NAME.service
-        for every enabled instance (multi_instance_enable = yes)
+  UNIT.d/50-instance.conf
+        one drop-in per instance: PIDFile=, start order, group membership,
+        and MAIL_CONFIG where the unit does not derive it
+  postfix.service.wants/UNIT
+        for every enabled instance (multi_instance_enable = yes) but
+        postfix.service itself
   postfix-GROUP.target, postfix-GROUP.target.wants/...
         one target per multi_instance_group, wanting its enabled members
+
+UNIT follows the installed postfix package's layout:
+  Debian 12, RPM    postfix@-.service (default instance), postfix@NAME.service
+                    (by multi_instance_name), postfix@ESCAPED-PATH.service
+                    (nameless), all from the shipped postfix@.service
+  Debian 13, sid    postfix.service (default instance), postfix@X.service
+                    (/etc/postfix-X), postfix-dir@ESCAPED-PATH.service
+                    (any other directory); ESCAPED-PATH as systemd-escape
+                    --path writes it
 
 An instance that cannot be read or written safely is logged and skipped;
 all others are still written. Messages go to /dev/kmsg, or to the
@@ -67,6 +75,7 @@ Examples:
   postfix-instance-generator --dry-run        preview this host's units
   systemctl daemon-reload                     have systemd run it for real
   systemctl cat postfix@postfix-out           template plus drop-in
+                                              (Debian 13: postfix@out)
 
 Exit status:
   0  all instances were written, or there is nothing to do (no main.cf),

@@ -163,7 +163,8 @@ var verbs = []func(*globalOptions) *cobra.Command{
 const rootLong = `postfix-instances shows the Postfix instances of a host as systemd runs
 them: the instance model that postmulti(1) manages (the default instance
 and every directory of multi_instance_directories, in start order), the
-systemd unit of each (postfix@NAME.service, see
+systemd unit of each (postfix@NAME.service on Debian 12; postfix.service,
+postfix@X.service and postfix-dir@PATH.service on Debian 13 and sid; see
 postfix-instance-generator(8)), the state systemd reports for it, and the
 instances that cannot run, with the reason.
 
