@@ -157,17 +157,7 @@ func (l Layout) ForInstance(isDefault bool, name, dir string) (string, error) {
 // systemd-escape --path writes it (after cleaning: dir must be absolute,
 // without ".." elements).
 func ForDir(dir string) (string, error) {
-	if !strings.HasPrefix(dir, "/") {
-		return "", fmt.Errorf("config directory %q is relative", dir)
-	}
-	if hasDotDot(dir) {
-		return "", fmt.Errorf("config directory %q contains a \"..\" element", dir)
-	}
-	u := dirUnit(escapePath(dir))
-	if len(u) > maxName {
-		return "", fmt.Errorf("unit name %s for %s is longer than %d characters", u, dir, maxName)
-	}
-	return u, nil
+	return byPath(dir, "instance", dirUnit)
 }
 
 func dirUnit(inst string) string { return "postfix-dir@" + inst + ".service" }

@@ -85,15 +85,22 @@ func ForName(name string) (string, error) {
 // directory dir as systemd-escape --path writes it (after cleaning: dir
 // must be absolute, without ".." elements).
 func ForPath(dir string) (string, error) {
+	return byPath(dir, "nameless instance", instanceUnit)
+}
+
+// byPath is ForPath's and ForDir's rule: the unit mk names after dir
+// escaped as systemd-escape --path writes it; what names the instance in
+// errors.
+func byPath(dir, what string, mk func(string) string) (string, error) {
 	if !strings.HasPrefix(dir, "/") {
-		return "", fmt.Errorf("nameless instance has a relative config directory %q", dir)
+		return "", fmt.Errorf("%s has a relative config directory %q", what, dir)
 	}
 	if hasDotDot(dir) {
 		return "", fmt.Errorf("config directory %q contains a \"..\" element", dir)
 	}
-	u := instanceUnit(escapePath(dir))
+	u := mk(escapePath(dir))
 	if len(u) > maxName {
-		return "", fmt.Errorf("unit name %s for nameless instance %s is longer than %d characters", u, dir, maxName)
+		return "", fmt.Errorf("unit name %s for %s %s is longer than %d characters", u, what, dir, maxName)
 	}
 	return u, nil
 }
