@@ -194,38 +194,55 @@ func TestDebianInstallWalkthroughRemovePurge(t *testing.T) {
 // the harness cache.
 func postfixDeb(t *testing.T, version string) string {
 	t.Helper()
+	return cachedPostfixDeb(t, version, func(dir string) {
+		download := func() ([]byte, error) {
+			cmd := exec.Command("apt-get", "-o", "APT::Sandbox::User=root", "download", "postfix="+version)
+			cmd.Dir = dir
+			return cmd.CombinedOutput()
+		}
+		if _, err := download(); err != nil {
+			// A fresh machine may have no package lists yet.
+			if out, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
+				t.Fatalf("apt-get update (to download postfix=%s): %v\n%s", version, err, out)
+			}
+			if out, err := download(); err != nil {
+				t.Fatalf("apt-get download postfix=%s (needed to test a postfix upgrade under the diversions): %v\n%s", version, err, out)
+			}
+		}
+	})
+}
+
+// poolPostfixDeb is postfixDeb for a release this machine's apt sources do
+// not know (Debian 13, sid): postfix_VERSION_ARCH.deb from the pool of the
+// mirror the harness bootstraps from, downloaded once into the harness cache.
+func poolPostfixDeb(t *testing.T, version string) string {
+	t.Helper()
+	return cachedPostfixDeb(t, version, func(dir string) {
+		mirror, err := harness.Mirror("/etc/apt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "postfix_" + version + "_" + runtime.GOARCH + ".deb"
+		url := strings.TrimSuffix(mirror, "/") + "/pool/main/p/postfix/" + name
+		tmp := filepath.Join(dir, name+".part")
+		if out, err := exec.Command("curl", "-fsSL", "--retry", "2", "-o", tmp, url).CombinedOutput(); err != nil {
+			t.Fatalf("download %s (Debian's postfix, to test a postfix reinstall under the diversions): %v\n%s", url, err, out)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// cachedPostfixDeb returns postfix VERSION's .deb from the harness cache's
+// debs directory, calling fetch(dir) to put it there first if it is not.
+func cachedPostfixDeb(t *testing.T, version string, fetch func(dir string)) string {
+	t.Helper()
 	dir := filepath.Join(harness.CacheDir(), "debs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	find := cachedPostfixDeb(dir, version)
-	if d := find(); d != "" {
-		return d
-	}
-	download := func() ([]byte, error) {
-		cmd := exec.Command("apt-get", "-o", "APT::Sandbox::User=root", "download", "postfix="+version)
-		cmd.Dir = dir
-		return cmd.CombinedOutput()
-	}
-	if _, err := download(); err != nil {
-		// A fresh machine may have no package lists yet.
-		if out, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
-			t.Fatalf("apt-get update (to download postfix=%s): %v\n%s", version, err, out)
-		}
-		if out, err := download(); err != nil {
-			t.Fatalf("apt-get download postfix=%s (needed to test a postfix upgrade under the diversions): %v\n%s", version, err, out)
-		}
-	}
-	d := find()
-	if d == "" {
-		t.Fatalf("apt-get download postfix=%s left no such package in %s", version, dir)
-	}
-	return d
-}
-
-// cachedPostfixDeb returns a function that finds postfix VERSION's .deb in dir.
-func cachedPostfixDeb(dir, version string) func() string {
-	return func() string {
+	find := func() string {
 		debs, _ := filepath.Glob(filepath.Join(dir, "postfix_*.deb"))
 		for _, d := range debs {
 			if out, err := exec.Command("dpkg-deb", "-f", d, "Version").Output(); err == nil &&
@@ -235,37 +252,13 @@ func cachedPostfixDeb(dir, version string) func() string {
 		}
 		return ""
 	}
-}
-
-// poolPostfixDeb is postfixDeb for a release this machine's apt sources do
-// not know (Debian 13, sid): postfix_VERSION_ARCH.deb from the pool of the
-// mirror the harness bootstraps from, downloaded once into the harness cache.
-func poolPostfixDeb(t *testing.T, version string) string {
-	t.Helper()
-	dir := filepath.Join(harness.CacheDir(), "debs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	find := cachedPostfixDeb(dir, version)
 	if d := find(); d != "" {
 		return d
 	}
-	mirror, err := harness.Mirror("/etc/apt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "postfix_" + version + "_" + runtime.GOARCH + ".deb"
-	url := strings.TrimSuffix(mirror, "/") + "/pool/main/p/postfix/" + name
-	tmp := filepath.Join(dir, name+".part")
-	if out, err := exec.Command("curl", "-fsSL", "--retry", "2", "-o", tmp, url).CombinedOutput(); err != nil {
-		t.Fatalf("download %s (Debian's postfix, to test a postfix reinstall under the diversions): %v\n%s", url, err, out)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
-	}
+	fetch(dir)
 	d := find()
 	if d == "" {
-		t.Fatalf("%s is not postfix %s", url, version)
+		t.Fatalf("fetching postfix %s left no such package in %s", version, dir)
 	}
 	return d
 }
