@@ -1,7 +1,8 @@
 // Package ansible tests the Ansible role ansible/roles/postfix_instances:
 // ansible/walkthrough.yml run with ansible-core from Debian (connection
-// local) inside a container booted by package harness, with the product
-// installed from its .deb, as test/e2e does.
+// local) inside a container booted by package harness, on Debian 12 and
+// Debian 13 (harness.SuiteReleases), the role installing the release's
+// .deb build from a signed APT repository.
 package ansible
 
 import (
@@ -22,19 +23,33 @@ import (
 // guestDir is where the repository's ansible/ directory is copied.
 const guestDir = "/root/ansible"
 
-var units = []string{e2e.Unit("-"), e2e.Unit("postfix-out"), e2e.Unit("postfix-in")}
+// host is one release's container and what the role should do there.
+type host struct {
+	c    *harness.Container
+	n    e2e.Names
+	root string
+	// units are the default instance's, postfix-out's and postfix-in's,
+	// as the release names them.
+	units []string
+}
 
 // ansibleFiles are the repository's ansible/ files, for the container.
 func ansibleFiles(t *testing.T, root string) []harness.File {
 	t.Helper()
+	return treeFiles(t, filepath.Join(root, "ansible"), guestDir)
+}
+
+// treeFiles are the files under the host directory src, for the container
+// under guest.
+func treeFiles(t *testing.T, src, guest string) []harness.File {
+	t.Helper()
 	var files []harness.File
-	src := filepath.Join(root, "ansible")
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
-		files = append(files, harness.File{Path: filepath.Join(guestDir, rel), Src: path, Mode: 0o644})
+		files = append(files, harness.File{Path: filepath.Join(guest, rel), Src: path, Mode: 0o644})
 		return nil
 	})
 	if err != nil {
@@ -86,12 +101,12 @@ type state struct {
 	reloads      int
 }
 
-func snapshot(t *testing.T, c *harness.Container) map[string]state {
+func snapshot(t *testing.T, h *host) map[string]state {
 	t.Helper()
 	out := map[string]state{}
-	for _, u := range units {
-		p := e2e.RequireActive(t, c, u)
-		res, _ := c.Exec("journalctl", "-b", "--no-pager", "-o", "cat", "-u", u, "--grep", "^Reloaded ")
+	for _, u := range h.units {
+		p := e2e.RequireActive(t, h.c, u)
+		res, _ := h.c.Exec("journalctl", "-b", "--no-pager", "-o", "cat", "-u", u, "--grep", "^Reloaded ")
 		n := 0
 		for _, l := range strings.Split(res.Stdout, "\n") {
 			if strings.HasPrefix(l, "Reloaded ") {
@@ -101,6 +116,39 @@ func snapshot(t *testing.T, c *harness.Container) map[string]state {
 		out[u] = state{pid: p["MainPID"], started: p["ExecMainStartTimestampMonotonic"], reloads: n}
 	}
 	return out
+}
+
+// checkReloads waits until each unit has reloaded want[u] times since
+// before (systemctl may return before reloads propagated to other units
+// are done), then checks that no master was restarted and no unit
+// reloaded more than that.
+func checkReloads(t *testing.T, h *host, before map[string]state, want map[string]int) {
+	t.Helper()
+	var after map[string]state
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		after = snapshot(t, h)
+		done := true
+		for _, u := range h.units {
+			if after[u].reloads-before[u].reloads < want[u] {
+				done = false
+			}
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, u := range h.units {
+		b, a := before[u], after[u]
+		t.Logf("%s: MainPID %s -> %s, ExecMainStart %s -> %s, reloads %d -> %d", u, b.pid, a.pid, b.started, a.started, b.reloads, a.reloads)
+		if a.pid != b.pid || a.started != b.started {
+			t.Errorf("%s was restarted", u)
+		}
+		if a.reloads-b.reloads != want[u] {
+			t.Errorf("%s reloaded %d times, want %d", u, a.reloads-b.reloads, want[u])
+		}
+	}
 }
 
 func param(t *testing.T, c *harness.Container, dir, name string) string {
@@ -115,47 +163,113 @@ func step(t *testing.T, name string, f func(t *testing.T)) {
 	}
 }
 
-// TestWalkthroughPlaybook runs ansible/walkthrough.yml on a fresh Debian
-// host with the package installed, then checks idempotence, a one-parameter
-// change, check mode and pruning.
+// defaultDropIn is the package's static drop-in that applies to the
+// default instance's unit on release n: on the unit itself
+// (postfix.service.d, Debian 13) or on its template (postfix@.service.d
+// for postfix@-.service, Debian 12).
+func defaultDropIn(t *testing.T, n e2e.Names) string {
+	t.Helper()
+	u := n.Default()
+	tmpl := u
+	if i := strings.Index(u, "@"); i >= 0 {
+		tmpl = u[:i+1] + u[strings.LastIndex(u, "."):]
+	}
+	for _, d := range n.DropIns {
+		if dir := filepath.Base(filepath.Dir(d)); dir == u+".d" || dir == tmpl+".d" {
+			return d
+		}
+	}
+	t.Fatalf("%s: no package drop-in applies to %s (%v)", n.Release, u, n.DropIns)
+	return ""
+}
+
+// debVersion is the version of a .deb file, from its name.
+func debVersion(deb string) string {
+	f := strings.Split(strings.TrimSuffix(filepath.Base(deb), ".deb"), "_")
+	if len(f) != 3 {
+		return ""
+	}
+	return f[1]
+}
+
+// TestWalkthroughPlaybook runs ansible/walkthrough.yml on a fresh host of
+// each release the suite covers (Debian 12 and 13; one container each, in
+// parallel), the package installed by the role from a signed repository
+// that has both the +deb12 and the +deb13 build, then checks idempotence,
+// a one-parameter change, check mode, group reassignment, renames, a
+// change to the default instance and pruning.
 func TestWalkthroughPlaybook(t *testing.T) {
 	harness.Require(t)
+	releases, err := harness.SuiteReleases()
+	if err != nil {
+		t.Fatal(err)
+	}
 	root, err := harness.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	deb, err := e2e.BuildDeb(t.TempDir())
+	var all []e2e.Names
+	for _, r := range harness.Releases() {
+		all = append(all, e2e.NamesFor(r))
+	}
+	debs, err := e2e.BuildDebsFor(t.TempDir(), all...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	smtptool := harness.MustBuildGo(t, "./test/e2e/smtptool")
-	repo, key := flatRepo(t, deb)
+	repo, key := suiteRepo(t, debs)
 	files := append(append(e2e.Scaffolding(smtptool), ansibleFiles(t, root)...), repo...)
-	c := harness.Boot(t, harness.Options{Files: files})
-	w := &e2e.Walk{C: c}
+	for _, r := range releases {
+		n := e2e.NamesFor(r)
+		t.Run(string(r), func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			walkPlaybook(t, n, root, files, key, debs)
+			t.Logf("the %s playbook walk-through took %s", r, time.Since(start).Round(time.Second))
+		})
+	}
+}
+
+func walkPlaybook(t *testing.T, n e2e.Names, root string, files []harness.File, key string, debs map[string]string) {
+	c := harness.Boot(t, harness.Options{Release: n.Release, Files: files})
+	h := &host{c: c, n: n, root: root, units: []string{n.Default(), n.Unit("postfix-out"), n.Unit("postfix-in")}}
+	w := &e2e.Walk{C: c, Names: n}
+	in := n.Unit("postfix-in")
 	c.WriteFile(repoVars, []byte(repoVarsYAML(key)), 0o644)
 	// The container has no network: its only repository is the test's.
 	w.Type(t, "", "mv", "/etc/apt/sources.list", "/etc/apt/sources.list.offline")
 	w.Type(t, "", "systemctl", "enable", "--now", "pfi-sink.service", "pfi-filter.service")
 
-	step(t, "first run installs from the repository", func(t *testing.T) {
-		def := e2e.UnitProps(c, e2e.Unit("-")) // Debian's unit: no main PID known
+	step(t, "first run installs the +"+n.Flavour+" build from the repository", func(t *testing.T) {
+		def := e2e.UnitProps(c, n.Default()) // Debian's unit, before the package
 		out, recap, changed := playbook(t, c, true, "walkthrough.yml")
 		t.Logf("first run: %s", recap)
 		if changed == 0 {
 			t.Fatalf("first run changed nothing:\n%s", out)
 		}
-		if res, err := c.Exec("dpkg-query", "-W", "-f", "${Status} ${Version}", "postfix-instances"); err != nil || !strings.HasPrefix(res.Stdout, "install ok installed ") || !strings.Contains(filepath.Base(deb), strings.TrimPrefix(res.Stdout, "install ok installed ")) {
-			t.Fatalf("after the first run, dpkg says postfix-instances is %q (%v), want %s installed\n%s", res.Stdout, err, filepath.Base(deb), out)
+		want := debVersion(debs[n.Flavour])
+		if !strings.HasSuffix(want, "+"+n.Flavour) {
+			t.Fatalf("the %s build %s has version %q", n.Flavour, debs[n.Flavour], want)
 		}
-		if pol := c.Run("apt-cache", "policy", "postfix-instances"); !strings.Contains(pol, "file:"+repoDir) {
-			t.Fatalf("apt-cache policy does not show the repository:\n%s", pol)
+		if res, err := c.Exec("dpkg-query", "-W", "-f", "${Status} ${Version}", "postfix-instances"); err != nil || res.Stdout != "install ok installed "+want {
+			t.Fatalf("after the first run, dpkg says postfix-instances is %q (%v), want %s installed\n%s", res.Stdout, err, want, out)
 		}
-		p := e2e.RequireActive(t, c, e2e.Unit("-"))
-		if !strings.Contains(p["DropInPaths"], e2e.TemplateDropIn) || p["ExecMainStartTimestampMonotonic"] == def["ExecMainStartTimestampMonotonic"] {
-			t.Fatalf("the default instance was not restarted under our template: before %v, after %v", def, p)
+		pol := c.Run("apt-cache", "policy", "postfix-instances")
+		if !strings.Contains(pol, "file:"+repoDir+" "+string(n.Release)+"/main") {
+			t.Fatalf("apt-cache policy does not show the repository's %s suite:\n%s", n.Release, pol)
 		}
-		for _, u := range units {
+		for f, deb := range debs {
+			if v := debVersion(deb); f != n.Flavour && strings.Contains(pol, v) {
+				t.Fatalf("apt-cache policy offers the %s build %s on %s:\n%s", f, v, n.Release, pol)
+			}
+		}
+		t.Logf("installed %s", want)
+		dropIn := defaultDropIn(t, n)
+		p := e2e.RequireActive(t, c, n.Default())
+		if !strings.Contains(p["DropInPaths"], dropIn) || p["ExecMainStartTimestampMonotonic"] == def["ExecMainStartTimestampMonotonic"] {
+			t.Fatalf("%s was not restarted under the package's drop-in %s: before %v, after %v", n.Default(), dropIn, def, p)
+		}
+		for _, u := range h.units {
 			e2e.RequireActive(t, c, u)
 		}
 		if got := param(t, c, "/etc/postfix-in", "default_transport"); got != "smtp:[127.0.0.1]:"+e2e.FilterPort {
@@ -165,13 +279,13 @@ func TestWalkthroughPlaybook(t *testing.T) {
 	})
 
 	step(t, "second run changes nothing", func(t *testing.T) {
-		before := snapshot(t, c)
+		before := snapshot(t, h)
 		out, recap, changed := playbook(t, c, true, "walkthrough.yml")
 		t.Logf("second run: %s", recap)
 		if changed != 0 {
 			t.Fatalf("second run: %s, want changed=0\n%s", recap, out)
 		}
-		if after := snapshot(t, c); !equal(before, after) {
+		if after := snapshot(t, h); !equal(before, after) {
 			t.Fatalf("second run touched the units: before %v, after %v", before, after)
 		}
 	})
@@ -182,7 +296,7 @@ func TestWalkthroughPlaybook(t *testing.T) {
 	writePlaybook(t, c, root, "changed.yml", oneParam)
 
 	step(t, "check mode predicts and changes nothing", func(t *testing.T) {
-		before := snapshot(t, c)
+		before := snapshot(t, h)
 		out, recap, changed := playbook(t, c, true, "changed.yml", "--check", "--diff")
 		t.Logf("--check --diff: %s", recap)
 		if changed == 0 {
@@ -196,7 +310,7 @@ func TestWalkthroughPlaybook(t *testing.T) {
 		if got := param(t, c, "/etc/postfix-in", "smtp_destination_recipient_limit"); got != "1000" {
 			t.Errorf("after --check, smtp_destination_recipient_limit = %q, want 1000 still", got)
 		}
-		if after := snapshot(t, c); !equal(before, after) {
+		if after := snapshot(t, h); !equal(before, after) {
 			t.Errorf("--check touched the units: before %v, after %v", before, after)
 		}
 		if t.Failed() {
@@ -205,27 +319,15 @@ func TestWalkthroughPlaybook(t *testing.T) {
 	})
 
 	step(t, "one parameter reloads one instance", func(t *testing.T) {
-		before := snapshot(t, c)
+		before := snapshot(t, h)
 		out, recap, _ := playbook(t, c, true, "changed.yml")
 		t.Logf("changed run: %s", recap)
 		if got := param(t, c, "/etc/postfix-in", "smtp_destination_recipient_limit"); got != "999" {
 			t.Fatalf("smtp_destination_recipient_limit = %q, want 999\n%s", got, out)
 		}
-		after := snapshot(t, c)
-		for _, u := range units {
-			b, a := before[u], after[u]
-			t.Logf("%s: MainPID %s -> %s, ExecMainStart %s -> %s, reloads %d -> %d", u, b.pid, a.pid, b.started, a.started, b.reloads, a.reloads)
-			if a.pid != b.pid || a.started != b.started {
-				t.Errorf("%s was restarted", u)
-			}
-			want := b.reloads
-			if u == e2e.Unit("postfix-in") {
-				want++
-			}
-			if a.reloads != want {
-				t.Errorf("%s reloaded %d times, want %d", u, a.reloads-b.reloads, want-b.reloads)
-			}
-		}
+		// Reloading a secondary does not propagate (on Debian 13 only
+		// postfix.service's reloads do).
+		checkReloads(t, h, before, map[string]int{in: 1})
 		_, recap, changed := playbook(t, c, true, "changed.yml")
 		if changed != 0 {
 			t.Errorf("rerun of the changed playbook: %s, want changed=0", recap)
@@ -233,7 +335,7 @@ func TestWalkthroughPlaybook(t *testing.T) {
 		e2e.CheckDelivered(t, c, e2e.Send(t, c, "bob@example.com"), "bob@example.com")
 	})
 
-	step(t, "group reassignment", func(t *testing.T) { regroup(t, c, root) })
+	step(t, "group reassignment", func(t *testing.T) { regroup(t, h) })
 
 	step(t, "renaming is refused", func(t *testing.T) {
 		writePlaybook(t, c, root, "rename.yml", func(s string) string {
@@ -248,6 +350,49 @@ func TestWalkthroughPlaybook(t *testing.T) {
 			t.Errorf("postfix-out2 exists after a refused rename:\n%s", l)
 		}
 		t.Logf("refusal: %s", refusal(out))
+	})
+
+	step(t, "the default instance cannot be declared (nor stopped)", func(t *testing.T) {
+		writePlaybook(t, c, root, "stopdefault.yml", func(s string) string {
+			return strings.Replace(s, "          - name: postfix-out\n", "          - name: \"-\"\n            enabled: false\n          - name: postfix-out\n", 1)
+		})
+		before := snapshot(t, h)
+		out, recap, changed := playbook(t, c, false, "stopdefault.yml")
+		t.Logf("default instance declared: %s", recap)
+		if changed != 0 || !strings.Contains(out, "the default instance (/etc/postfix) is configured with postfix_instances_default_parameters") {
+			t.Errorf("the run did not stop at the check, before any change: %s\n%s", recap, out)
+		}
+		if after := snapshot(t, h); !equal(before, after) {
+			t.Errorf("declaring the default instance touched the units: before %v, after %v", before, after)
+		}
+	})
+
+	// Debian 13's postfix@.service has ReloadPropagatedFrom=postfix.service:
+	// reloading the default instance reloads every instance there.
+	what := "reloads only the default instance"
+	if n.Debian13 {
+		what = "reloads every instance (ReloadPropagatedFrom=" + n.Default() + ")"
+	}
+	step(t, "a default-instance parameter "+what, func(t *testing.T) {
+		// The host as the rename left it: postfix-out in group relay,
+		// postfix-in as walkthrough.yml says; only relayhost differs.
+		writePlaybook(t, c, root, "default.yml", func(s string) string {
+			s = strings.Replace(s, "group: mta", "group: relay", 1) // postfix-out's
+			return strings.Replace(s, `relayhost: "[mailhub.example.com]"`, `relayhost: "[mailhub2.example.com]"`, 1)
+		})
+		before := snapshot(t, h)
+		out, recap, changed := playbook(t, c, true, "default.yml")
+		t.Logf("default-instance change: %s", recap)
+		if got := param(t, c, "/etc/postfix", "relayhost"); got != "[mailhub2.example.com]" || changed == 0 {
+			t.Fatalf("relayhost = %q (%s), want [mailhub2.example.com]\n%s", got, recap, out)
+		}
+		want := map[string]int{n.Default(): 1}
+		if n.Debian13 {
+			for _, u := range h.units {
+				want[u] = 1
+			}
+		}
+		checkReloads(t, h, before, want)
 	})
 
 	step(t, "prune keeps queued mail", func(t *testing.T) {
@@ -276,11 +421,12 @@ func TestWalkthroughPlaybook(t *testing.T) {
 		if err != nil || !strings.Contains(res.Stdout, "carol@example.com") {
 			t.Fatalf("the queued message is gone from postfix-out: %v %s\n%s", err, res.Stdout, out)
 		}
-		if !strings.Contains(out, "postmulti -i postfix-out -e destroy") {
-			t.Errorf("the failure does not name the refused destroy:\n%s", out)
+		if !strings.Contains(out, "postmulti -i postfix-out -e destroy: exit 1: ") || !strings.Contains(out, "has mail in its queue") {
+			t.Errorf("the failure does not name the refused destroy and its reason:\n%s", out)
 		}
 		t.Logf("refusal: %s", refusal(out))
-		e2e.RequireActive(t, c, e2e.Unit("postfix-in"))
+		e2e.RequireActive(t, c, in)
+		e2e.RequireActive(t, c, n.Default())
 	})
 }
 
@@ -290,14 +436,15 @@ func TestWalkthroughPlaybook(t *testing.T) {
 // and wanted by postfix-relay.target, no longer postfix-mta.target), a
 // rerun changes nothing, and restarting each target restarts exactly its
 // members.
-func regroup(t *testing.T, c *harness.Container, root string) {
-	out := e2e.Unit("postfix-out")
-	in := e2e.Unit("postfix-in")
-	writePlaybook(t, c, root, "regroup.yml", func(s string) string {
+func regroup(t *testing.T, h *host) {
+	c := h.c
+	out := h.n.Unit("postfix-out")
+	in := h.n.Unit("postfix-in")
+	writePlaybook(t, c, h.root, "regroup.yml", func(s string) string {
 		s = strings.Replace(s, `smtp_destination_recipient_limit: "1000"`, `smtp_destination_recipient_limit: "999"`, 1)
 		return strings.Replace(s, "group: mta", "group: relay", 1) // postfix-out's
 	})
-	before := snapshot(t, c)
+	before := snapshot(t, h)
 	o, recap, changed := playbook(t, c, true, "regroup.yml", "--check", "--diff")
 	t.Logf("--check --diff: %s", recap)
 	if changed == 0 || !strings.Contains(o, "-multi_instance_group = mta") || !strings.Contains(o, "+multi_instance_group = relay") {
@@ -314,7 +461,7 @@ func regroup(t *testing.T, c *harness.Container, root string) {
 	if g := param(t, c, "/etc/postfix-out", "multi_instance_group"); g != "relay" {
 		t.Fatalf("postfix-out's group is %q, want relay\n%s", g, o)
 	}
-	if after := snapshot(t, c); !equal(before, after) {
+	if after := snapshot(t, h); !equal(before, after) {
 		t.Errorf("moving postfix-out restarted or reloaded a master: before %v, after %v", before, after)
 	}
 	show := func(unit, prop string) string {

@@ -68,21 +68,42 @@ func BuildDeb(dir string) (string, error) { return BuildDebFor(dir, Classic) }
 // release of n (its Flavour) with scripts/build-packages.sh into dir and
 // returns its path; the staging area is dir/stage.
 func BuildDebFor(dir string, n Names) (string, error) {
-	root, err := harness.ModuleRoot()
+	debs, err := BuildDebsFor(dir, n)
 	if err != nil {
 		return "", err
 	}
+	return debs[n.Flavour], nil
+}
+
+// BuildDebsFor builds this tree's .deb for the host's architecture and
+// each flavour of ns with one scripts/build-packages.sh run (the binaries
+// are built once) into dir, and returns their paths by flavour.
+func BuildDebsFor(dir string, ns ...Names) (map[string]string, error) {
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	var flavours []string
+	for _, n := range ns {
+		if !slices.Contains(flavours, n.Flavour) {
+			flavours = append(flavours, n.Flavour)
+		}
+	}
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-packages.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PKG_DIST="+dir, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb", "PKG_DEB_FLAVOURS="+n.Flavour)
+	cmd.Env = append(os.Environ(), "PKG_DIST="+dir, "PKG_ARCHES="+runtime.GOARCH, "PKG_FORMATS=deb", "PKG_DEB_FLAVOURS="+strings.Join(flavours, " "))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("scripts/build-packages.sh: %w\n%s", err, out)
+		return nil, fmt.Errorf("scripts/build-packages.sh: %w\n%s", err, out)
 	}
-	debs, _ := filepath.Glob(filepath.Join(dir, "*.deb"))
-	if len(debs) != 1 {
-		return "", fmt.Errorf("scripts/build-packages.sh made %d .deb files in %s, want 1", len(debs), dir)
+	debs := map[string]string{}
+	for _, f := range flavours {
+		found, _ := filepath.Glob(filepath.Join(dir, "*+"+f+"_*.deb"))
+		if len(found) != 1 {
+			return nil, fmt.Errorf("scripts/build-packages.sh made %d .deb files of flavour %s in %s, want 1", len(found), f, dir)
+		}
+		debs[f] = found[0]
 	}
-	return debs[0], nil
+	return debs, nil
 }
 
 // InstallDeb copies the package into the container's /root and installs it

@@ -61,7 +61,11 @@ LIST = ["postfix-instances", "list", "--json"]
 def run(module, args, check_rc=True):
     rc, out, err = module.run_command(args)
     if check_rc and rc != 0:
-        module.fail_json(msg="%s: exit %d: %s" % (" ".join(args), rc, (err or out).strip()), rc=rc,
+        # The reason, without postconf's warnings about other parameters
+        # (stderr keeps them).
+        text = (err or out).strip()
+        reason = "\n".join(l for l in text.splitlines() if ": warning: " not in l) or text
+        module.fail_json(msg="%s: exit %d: %s" % (" ".join(args), rc, reason), rc=rc,
                          stdout=out, stderr=err)
     return rc, out, err
 
@@ -128,6 +132,13 @@ def main():
         result["changed"] = True
         if not check:
             run(module, args)
+
+    # The default instance is never disabled or destroyed: postmulti refuses,
+    # and on Debian 13 its unit (postfix.service) takes every instance down
+    # with it (PartOf=).
+    if name == "-" and (p["state"] == "absent" or p["enabled"] is False):
+        module.fail_json(msg="the default instance cannot be disabled or destroyed; "
+                         "declare secondary instances only")
 
     # The default instance must be set up for multiple instances first.
     if name != "-" and p["state"] == "present":
