@@ -339,13 +339,23 @@ func walkPlaybook(t *testing.T, n e2e.Names, root string, files []harness.File, 
 
 	step(t, "renaming is refused", func(t *testing.T) {
 		writePlaybook(t, c, root, "rename.yml", func(s string) string {
+			s = strings.Replace(s, `smtp_destination_recipient_limit: "1000"`, `smtp_destination_recipient_limit: "998"`, 1) // postfix-in's
 			return strings.Replace(s, "          - name: postfix-out\n", "          - name: postfix-out2\n            config_directory: /etc/postfix-out\n", 1)
 		})
+		before := snapshot(t, h)
 		out, recap, _ := playbook(t, c, false, "rename.yml")
 		t.Logf("rename: %s", recap)
 		if !strings.Contains(out, "the role does not rename instances") {
 			t.Errorf("the failure does not say the role does not rename:\n%s", out)
 		}
+		// rename.yml also changes postfix-in's limit (999, as regroup left
+		// it, to 998). The role checks every declaration before it changes
+		// anything: the refused run changes nothing at all, so no edit is
+		// left behind unreloaded.
+		if got := param(t, c, "/etc/postfix-in", "smtp_destination_recipient_limit"); got != "999" {
+			t.Errorf("after the refused rename run, postfix-in's smtp_destination_recipient_limit = %q, want 999 still\n%s", got, out)
+		}
+		checkReloads(t, h, before, nil)
 		if l := c.Run("postfix-instances", "list", "--json"); strings.Contains(l, "postfix-out2") {
 			t.Errorf("postfix-out2 exists after a refused rename:\n%s", l)
 		}
@@ -374,10 +384,11 @@ func walkPlaybook(t *testing.T, n e2e.Names, root string, files []harness.File, 
 		what = "reloads every instance (ReloadPropagatedFrom=" + n.Default() + ")"
 	}
 	step(t, "a default-instance parameter "+what, func(t *testing.T) {
-		// The host as the rename left it: postfix-out in group relay,
-		// postfix-in as walkthrough.yml says; only relayhost differs.
+		// The host as regroup left it: postfix-out in group relay,
+		// postfix-in's limit 999; only relayhost differs.
 		writePlaybook(t, c, root, "default.yml", func(s string) string {
 			s = strings.Replace(s, "group: mta", "group: relay", 1) // postfix-out's
+			s = strings.Replace(s, `smtp_destination_recipient_limit: "1000"`, `smtp_destination_recipient_limit: "999"`, 1)
 			return strings.Replace(s, `relayhost: "[mailhub.example.com]"`, `relayhost: "[mailhub2.example.com]"`, 1)
 		})
 		before := snapshot(t, h)
@@ -410,10 +421,35 @@ func walkPlaybook(t *testing.T, n e2e.Names, root string, files []harness.File, 
 				t.Fatalf("walkthrough.yml: postfix-out's entry not found before postfix-in's")
 			}
 			s = s[:i] + s[j:]
+			// The default instance as the step above left it (on 13 a
+			// change there would reload postfix-in too).
+			s = strings.Replace(s, `relayhost: "[mailhub.example.com]"`, `relayhost: "[mailhub2.example.com]"`, 1)
 			return strings.Replace(s, "      vars:\n", "      vars:\n        postfix_instances_prune: true\n", 1)
 		})
+		// Prune stops postfix-out before it refuses to destroy it: watch
+		// postfix-in alone.
+		hin := &host{c: c, n: n, root: root, units: []string{in}}
+		before := snapshot(t, hin)
 		out, recap, _ := playbook(t, c, false, "prune.yml")
 		t.Logf("prune: %s", recap)
+		// prune.yml also changes postfix-in's limit back to 1000, before
+		// the prune fails: walkthrough.yml's force_handlers reloads it all
+		// the same (without it, the edit would never be reloaded: the next
+		// run finds nothing to change).
+		if got := param(t, c, "/etc/postfix-in", "smtp_destination_recipient_limit"); got != "1000" {
+			t.Errorf("after the failed prune run, postfix-in's smtp_destination_recipient_limit = %q, want 1000\n%s", got, out)
+		}
+		// Polled here, in the step's goroutine (c.Eventually would fail
+		// the parent test).
+		after := snapshot(t, hin)
+		for deadline := time.Now().Add(30 * time.Second); after[in].reloads == before[in].reloads && time.Now().Before(deadline); {
+			time.Sleep(500 * time.Millisecond)
+			after = snapshot(t, hin)
+		}
+		if after[in].pid != before[in].pid || after[in].reloads-before[in].reloads != 1 {
+			t.Errorf("%s: MainPID %s -> %s, reloads %d -> %d; want the same master, reloaded once",
+				in, before[in].pid, after[in].pid, before[in].reloads, after[in].reloads)
+		}
 		if _, err := c.Exec("test", "-f", "/etc/postfix-out/main.cf"); err != nil {
 			t.Fatalf("postfix-out's configuration is gone after a refused prune\n%s", out)
 		}
