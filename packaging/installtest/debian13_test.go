@@ -133,15 +133,17 @@ func TestDebian13InstallRemovePurge(t *testing.T) {
 	s.wantActive("postfix@out.service", "active")
 	master = s.c.Show("postfix@out.service", "MainPID")["MainPID"]
 
-	// Debian's postfix unpacked again (an upgrade would do the same): its
-	// postmulti goes to the diverted path, ours stays; then removal, as
-	// after any postfix update.
-	s.run("reinstall Debian's postfix", "env", "DEBIAN_FRONTEND=noninteractive", "dpkg", "-i", "/root/postfix.deb")
-	s.checkInstalled13(stage, debianSum)
-	// Debian's postfix restarts postfix.service after an upgrade (a dpkg
-	// trigger), and so postfix@out (PartOf=): a new master, Debian's doing.
-	s.wantActive("postfix@out.service", "active")
-	master = s.c.Show("postfix@out.service", "MainPID")["MainPID"]
+	// Debian's postfix unpacked again, as an upgrade would: its postmulti
+	// goes to the diverted path, ours stays. Debian's postfix restarts
+	// postfix.service after an upgrade (a dpkg trigger), and so postfix@out
+	// (PartOf=): a new master, Debian's doing.
+	reinstallPostfix := func() {
+		s.run("reinstall Debian's postfix", "env", "DEBIAN_FRONTEND=noninteractive", "dpkg", "-i", "/root/postfix.deb")
+		s.checkInstalled13(stage, debianSum)
+		s.wantActive("postfix@out.service", "active")
+		master = s.c.Show("postfix@out.service", "MainPID")["MainPID"]
+	}
+	reinstallPostfix() // then removal, as after any postfix update
 
 	// --- remove after a postfix reinstall ----------------------------------
 	s.run("apt-get remove", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "remove", "-y", "postfix-instances")
@@ -151,12 +153,7 @@ func TestDebian13InstallRemovePurge(t *testing.T) {
 	// --- purge from installed, after a postfix reinstall -------------------
 	s.run("install the deb13 build again", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", debInContainer)
 	s.checkInstalled13(stage, debianSum)
-	s.run("reinstall Debian's postfix", "env", "DEBIAN_FRONTEND=noninteractive", "dpkg", "-i", "/root/postfix.deb")
-	s.checkInstalled13(stage, debianSum)
-	// Debian's postfix restarts postfix.service after an upgrade (a dpkg
-	// trigger), and so postfix@out (PartOf=): a new master, Debian's doing.
-	s.wantActive("postfix@out.service", "active")
-	master = s.c.Show("postfix@out.service", "MainPID")["MainPID"]
+	reinstallPostfix()
 	s.run("apt-get purge", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "purge", "-y", "postfix-instances")
 	s.checkDebianBack13(debianSum)
 	s.checkNothingLeftOf(deb, diversions13)
