@@ -21,7 +21,11 @@ import (
 // filter and postfix-out, the group target, a master killed, a reboot
 // bringing up exactly the enabled instances in order, Debian's own
 // commands with Debian's meaning, and a purge that gives Debian its files
-// back.
+// back. An instance outside /etc/postfix-* (postfix-srv in /srv/mta/srv,
+// in the mta group after postfix-in) goes through the same steps under our
+// postfix-dir@.service, with postmulti -p stop and start of its own; a
+// nameless one in /srv/mta/anon joins at the end, before a postmulti -p
+// stop of every instance.
 func TestDebian13Walkthrough(t *testing.T) {
 	harness.Require(t)
 	releases, err := harness.SuiteReleases()
