@@ -57,9 +57,19 @@ func NamesFor(r harness.Release) Names {
 // default instance), created with postmulti -I NAME in ConfigDir(NAME), as
 // internal/unit's layout of the release names it.
 func (n Names) Unit(name string) string {
-	u, err := n.Layout().ForInstance(name == "-", name, ConfigDir(name))
+	if name == "-" {
+		return n.Default()
+	}
+	return n.UnitOf(Instance{Name: name})
+}
+
+// UnitOf is the unit of the secondary instance in, named or nameless, in
+// its config directory (Instance.ConfigDir), as internal/unit's layout of
+// the release names it.
+func (n Names) UnitOf(in Instance) string {
+	u, err := n.Layout().ForInstance(false, in.Name, in.ConfigDir())
 	if err != nil {
-		panic(fmt.Sprintf("e2e: instance %q: %v", name, err))
+		panic(fmt.Sprintf("e2e: instance %q in %s: %v", in.Name, in.ConfigDir(), err))
 	}
 	return u
 }
@@ -73,7 +83,7 @@ func (n Names) Layout() unit.Layout {
 }
 
 // Default is the default instance's unit.
-func (n Names) Default() string { return n.Unit("-") }
+func (n Names) Default() string { return n.Layout().Default() }
 
 // All is the unit "systemctl start|stop|reload postfix" acts on, all
 // instances: Debian 12's umbrella, Debian 13's default instance (its
@@ -99,7 +109,7 @@ func (n Names) BootOrder(ins []Instance) []string {
 	var secondaries []string
 	for _, in := range ins {
 		if in.Enable {
-			secondaries = append(secondaries, n.Unit(in.Name))
+			secondaries = append(secondaries, n.UnitOf(in))
 		}
 	}
 	if n.Debian13 {

@@ -193,12 +193,19 @@ func (w *Walk) Layout(t harness.TB, instances []Instance) {
 // listener with "postmulti -x postconf", then -e enable.
 func (w *Walk) CreateInstance(t harness.TB, in Instance) {
 	t.Helper()
-	args := []string{"postmulti", "-I", in.Name}
+	args := []string{"postmulti"}
+	if in.Name != "" {
+		args = append(args, "-I", in.Name)
+	}
 	if in.Group != "" {
 		args = append(args, "-G", in.Group)
 	}
-	w.Type(t, "", append(args, "-e", "create")...)
-	x := []string{"postmulti", "-i", in.Name, "-x", "postconf"}
+	args = append(args, "-e", "create")
+	if in.Dir != "" {
+		args = append(args, "config_directory="+in.Dir)
+	}
+	w.Type(t, "", append(args, in.Create...)...)
+	x := []string{"postmulti", "-i", in.Selector(), "-x", "postconf"}
 	if len(in.Settings) > 0 {
 		w.Type(t, "", append(append(x, "-e"), in.Settings...)...)
 	}
@@ -209,7 +216,7 @@ func (w *Walk) CreateInstance(t harness.TB, in Instance) {
 	}
 	w.Type(t, "", append(x, "-e", "master_service_disable =", "authorized_submit_users = root")...)
 	if in.Enable {
-		w.Type(t, "", "postmulti", "-i", in.Name, "-e", "enable")
+		w.Type(t, "", "postmulti", "-i", in.Selector(), "-e", "enable")
 	}
 }
 

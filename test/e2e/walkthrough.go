@@ -198,10 +198,34 @@ var inSettings = []string{
 
 // Instance is one secondary instance of the walk-through.
 type Instance struct {
-	Name, Group string
-	Listen      string   // host:port of its smtpd, replacing "smtp inet"
-	Settings    []string // postconf -e arguments
-	Enable      bool
+	Name, Group string // Name "" is a nameless instance (Dir required)
+	// Dir is its config_directory when not ConfigDir(Name), given to
+	// "postmulti -e create" as config_directory=Dir.
+	Dir string
+	// Create are further "postmulti -e create" settings: queue_directory=
+	// and data_directory=, which a nameless instance must give.
+	Create   []string
+	Listen   string   // host:port of its smtpd, replacing "smtp inet"
+	Settings []string // postconf -e arguments
+	Enable   bool
+}
+
+// ConfigDir is the instance's config directory: Dir, else where postmulti
+// puts a named instance (ConfigDir(Name)).
+func (in Instance) ConfigDir() string {
+	if in.Dir != "" {
+		return in.Dir
+	}
+	return ConfigDir(in.Name)
+}
+
+// Selector is what "postmulti -i" selects the instance by: its name, or
+// its config directory when it has none.
+func (in Instance) Selector() string {
+	if in.Name == "" {
+		return in.ConfigDir()
+	}
+	return in.Name
 }
 
 // Walkthrough is the walk-through's two mta instances, in start order:
