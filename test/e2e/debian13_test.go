@@ -51,13 +51,8 @@ func TestDebian13Walkthrough(t *testing.T) {
 
 func walkDebian13(t *testing.T, n Names) {
 	start := time.Now()
-	deb, err := BuildDebFor(t.TempDir(), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	smtptool := harness.MustBuildGo(t, "./test/e2e/smtptool")
-	c := harness.Boot(t, harness.Options{Release: n.Release, Files: Scaffolding(smtptool), Kmsg: true})
-	w := &Walk{C: c, Names: n, Typed: func(args []string, _ string) { t.Logf("# %s", strings.Join(args, " ")) }}
+	w, deb := bootDebian13(t, n)
+	c := w.C
 	instances := append(append([]Instance(nil), Walkthrough...), postfixOff, postfixSrv)
 	def, out, in, off := n.Default(), n.Unit("postfix-out"), n.Unit("postfix-in"), n.Unit("postfix-off")
 	srv, anon := n.UnitOf(postfixSrv), n.UnitOf(postfixAnon) // postfix-dir@.service
@@ -248,6 +243,21 @@ func walkDebian13(t *testing.T, n Names) {
 	t.Logf("the %s walk-through took %s", n.Release, time.Since(start).Round(time.Second))
 }
 
+// bootDebian13 builds the package for n's release and boots a container
+// of that release with the walk-through's scaffolding (the sink, the
+// filter), the package not installed yet: it returns the walk, which logs
+// every command typed, and the package's path on the host.
+func bootDebian13(t *testing.T, n Names) (*Walk, string) {
+	t.Helper()
+	deb, err := BuildDebFor(t.TempDir(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtptool := harness.MustBuildGo(t, "./test/e2e/smtptool")
+	c := harness.Boot(t, harness.Options{Release: n.Release, Files: Scaffolding(smtptool), Kmsg: true})
+	return &Walk{C: c, Names: n, Typed: func(args []string, _ string) { t.Logf("# %s", strings.Join(args, " ")) }}, deb
+}
+
 // postfixSrv is a named instance outside /etc/postfix-*, in the mta group
 // after the walk-through's two: on Debian 13 it runs as our
 // postfix-dir@.service. It relays what it receives to the sink.
@@ -311,10 +321,7 @@ func requireMasterMainPID(t *testing.T, w *Walk, in Instance, u string) string {
 // checks that the sink got it once, relayed by that instance.
 func sendVia(t *testing.T, w *Walk, in Instance, rcpt string) {
 	t.Helper()
-	host, port, _ := strings.Cut(in.Listen, ":")
-	tag := fmt.Sprintf("pfi-%d", time.Now().UnixNano())
-	w.Type(t, "", "swaks", "--server", host, "--port", port, "--ehlo", ClientHELO,
-		"--from", "sender@example.org", "--to", rcpt, "--header", "Subject: "+tag)
+	tag := w.SendVia(t, in.Listen, rcpt)
 	msgs := WaitDelivered(t, w.C, tag, 60*time.Second)
 	if len(msgs) != 1 {
 		t.Fatalf("message %s stored %d times, want once", tag, len(msgs))

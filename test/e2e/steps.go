@@ -382,8 +382,16 @@ type Delivery struct {
 // returns its tag, a unique Subject.
 func (w *Walk) Send(t harness.TB, rcpts ...string) string {
 	t.Helper()
+	return w.SendVia(t, "127.0.0.1:"+InPort, rcpts...)
+}
+
+// SendVia types swaks, sending one message for rcpts to the SMTP server
+// at listen (host:port), and returns its tag, a unique Subject.
+func (w *Walk) SendVia(t harness.TB, listen string, rcpts ...string) string {
+	t.Helper()
+	host, port, _ := strings.Cut(listen, ":")
 	tag := fmt.Sprintf("pfi-%d", time.Now().UnixNano())
-	w.Type(t, "", "swaks", "--server", "127.0.0.1", "--port", InPort, "--ehlo", ClientHELO,
+	w.Type(t, "", "swaks", "--server", host, "--port", port, "--ehlo", ClientHELO,
 		"--from", "sender@example.org", "--to", strings.Join(rcpts, ","), "--header", "Subject: "+tag)
 	return tag
 }

@@ -138,7 +138,7 @@ WantedBy=multi-user.target
 
 // LocalUser is a local account (TestConfinedInstances creates it); mail to
 // LocalUser@OutHost goes through postfix-in and the filter and is
-// delivered by postfix-out's local(8) into /var/mail/LocalUser, which
+// delivered by postfix-out's local(8) into Mailbox(LocalUser), which
 // exercises what the unit's sandbox must leave open (local delivery runs as
 // the recipient and creates the mailbox as root).
 const (
@@ -297,16 +297,17 @@ func WaitDelivered(t harness.TB, c *harness.Container, tag string, timeout time.
 	return msgs
 }
 
-// Mailbox is LocalUser's mailbox, where postfix-out's local(8) delivers.
-const Mailbox = "/var/mail/" + LocalUser
+// Mailbox is user's mailbox, where local(8) delivers.
+func Mailbox(user string) string { return "/var/mail/" + user }
 
-// WaitMailbox waits until the message tagged tag is in Mailbox and returns
-// the mailbox's owner and mode (stat -c '%U %a') and the message, from its
-// "From " line on.
-func WaitMailbox(t harness.TB, c *harness.Container, tag string, timeout time.Duration) (owner, msg string) {
+// WaitMailbox waits until the message tagged tag is in user's Mailbox and
+// returns the mailbox's owner and mode (stat -c '%U %a') and the message,
+// from its "From " line on.
+func WaitMailbox(t harness.TB, c *harness.Container, user, tag string, timeout time.Duration) (owner, msg string) {
 	t.Helper()
-	c.Eventually("message "+tag+" in "+Mailbox, timeout, func() (bool, error) {
-		res, err := c.Exec("cat", Mailbox)
+	box := Mailbox(user)
+	c.Eventually("message "+tag+" in "+box, timeout, func() (bool, error) {
+		res, err := c.Exec("cat", box)
 		if err != nil {
 			return false, nil // not created yet
 		}
@@ -323,9 +324,9 @@ func WaitMailbox(t harness.TB, c *harness.Container, tag string, timeout time.Du
 		}
 		return true, nil
 	})
-	res, err := c.Exec("stat", "-c", "%U %a", Mailbox)
+	res, err := c.Exec("stat", "-c", "%U %a", box)
 	if err != nil {
-		t.Fatalf("stat %s: %v", Mailbox, err)
+		t.Fatalf("stat %s: %v", box, err)
 	}
 	return strings.TrimSpace(res.Stdout), msg
 }
