@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -60,6 +62,10 @@ func confinedDebian12(t *testing.T) {
 		}
 	})
 
+	step(t, "every instance runs at least as confined as Debian 13's postfix@.service", func(t *testing.T) {
+		checkConfinedAsDebian13(t, c, Classic, Unit("-"), out, in)
+	})
+
 	step(t, "Debian's template with our drop-in runs what our template says", func(t *testing.T) {
 		checkEffectiveUnit(t, c, "postfix-out")
 	})
@@ -102,7 +108,7 @@ func confinedDebian13(t *testing.T, n Names) {
 	viaBox := localPath{listen: postfixBox.Listen, host: boxHost, syslog: postfixBox.Name, received: []string{boxHost}}
 
 	step(t, "every instance runs at least as confined as Debian 13's postfix@.service", func(t *testing.T) {
-		checkConfinedAsDebian13(t, c, def, out, in, box)
+		checkConfinedAsDebian13(t, c, n, def, out, in, box)
 	})
 
 	step(t, "a message to a local user of postfix-out lands in /var/mail through the filter", func(t *testing.T) {
@@ -326,8 +332,37 @@ func checkSandboxReal(t *testing.T, c *harness.Container, unit, pid string) {
 }
 
 // debian13Template is Debian 13's own template unit, whose confinement
-// settings are the floor for every instance.
+// settings are the floor for every instance on every release.
 const debian13Template = "/usr/lib/systemd/system/postfix@.service"
+
+// debian13TemplateCopy is the copy of debian13Template (postfix
+// 3.10.13-0+deb13u1) in the generator's golden tree, relative to the
+// module root: the floor on Debian 12, which lacks the unit.
+const debian13TemplateCopy = "generator/testdata/debian13-walkthrough/root" + debian13Template
+
+// debian13Floor returns Debian 13's postfix@.service, and where it is read
+// from: the container's own on Debian 13's layout (sid's on sid), else the
+// copy, which on trixie must be the container's unit.
+func debian13Floor(t *testing.T, c *harness.Container, n Names) (unitFile, from string) {
+	t.Helper()
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, debian13TemplateCopy))
+	if err != nil {
+		t.Fatalf("read Debian 13's template: %v", err)
+	}
+	if !n.Debian13 {
+		return string(data), debian13TemplateCopy
+	}
+	unitFile = c.Run("cat", debian13Template)
+	if n.Release == harness.Trixie && unitFile != string(data) {
+		// The copy is Debian 12's floor: keep it Debian 13's.
+		t.Errorf("%s differs from Debian 13's %s: update the copy", debian13TemplateCopy, debian13Template)
+	}
+	return unitFile, debian13Template
+}
 
 // notConfinement are the [Service] settings of debian13Template that say
 // what runs and how its lifecycle goes, not how it is confined: every
@@ -367,23 +402,25 @@ func confinementKeys(unitFile string) []string {
 }
 
 // checkConfinedAsDebian13 checks that each of units runs at least as
-// confined as Debian 13's postfix@.service, whose settings it reads from
-// the unit file in the container: systemd's effective values (systemctl
-// show) of ours equal to or stricter than those of an unmodified copy of
+// confined as Debian 13's postfix@.service (debian13Floor), whose settings
+// it reads from the unit file: systemd's effective values (systemctl show)
+// of ours equal to or stricter than those of an unmodified copy of
 // Debian's template (no drop-ins), plus SystemCallArchitectures=native;
 // and the kernel's view of each master: a bounding set within Debian's, a
 // seccomp filter, no_new_privs as the unit says; the sandbox real.
-func checkConfinedAsDebian13(t *testing.T, c *harness.Container, units ...string) {
+func checkConfinedAsDebian13(t *testing.T, c *harness.Container, n Names, units ...string) {
 	t.Helper()
-	keys := confinementKeys(c.Run("cat", debian13Template))
+	unitFile, from := debian13Floor(t, c, n)
+	keys := confinementKeys(unitFile)
 	if len(keys) < 10 {
-		t.Fatalf("%s sets only %d confinement settings (%q): not Debian 13's unit?", debian13Template, len(keys), keys)
+		t.Fatalf("%s sets only %d confinement settings (%q): not Debian 13's unit?", from, len(keys), keys)
 	}
-	t.Logf("Debian 13's confinement settings (%s): %s", debian13Template, strings.Join(keys, " "))
+	t.Logf("Debian 13's confinement settings (%s): %s", from, strings.Join(keys, " "))
 	// The stock unit, under a name no drop-in of ours or the generator's
 	// applies to, loaded but never started.
 	const ref = "pfi-debian13@ref.service"
-	c.Bash(`install -D -m 0644 "$1" /run/systemd/system/pfi-debian13@.service && systemctl daemon-reload`, debian13Template)
+	c.WriteFile("/run/systemd/system/pfi-debian13@.service", []byte(unitFile), 0o644)
+	c.Run("systemctl", "daemon-reload")
 	defer c.Bash(`rm -f /run/systemd/system/pfi-debian13@.service && systemctl daemon-reload`)
 	stock := c.Show(ref, keys...)
 	if p := c.Show(ref, "FragmentPath", "DropInPaths"); p["FragmentPath"] != "/run/systemd/system/pfi-debian13@.service" || p["DropInPaths"] != "" {
