@@ -45,10 +45,11 @@ test: deps build
 # sid (Postfix 3.11, newest systemd): the harness boot test and the
 # differential suites of main.cf and postmulti (instances), run inside a sid container
 # against sid's own postconf and postmulti, and the walk-through on Debian 13's
-# layout with the deb13 build, typed and as make demo RELEASE=sid shows it
-# (make test covers Debian 12 and 13).
+# layout with the deb13 build, typed and as make demo RELEASE=sid shows it,
+# and the confinement test against sid's own postfix@.service (make test
+# covers Debian 12 and 13).
 test-sid: deps
-	PFI_TEST_RELEASE=sid $(GO) test -count=1 -timeout 30m -run 'TestBootReleases|TestReleases|TestReleaseDefaults|TestDebian13Walkthrough|TestDemo$$' \
+	PFI_TEST_RELEASE=sid $(GO) test -count=1 -timeout 30m -run 'TestBootReleases|TestReleases|TestReleaseDefaults|TestDebian13Walkthrough|TestConfinedInstances|TestDemo$$' \
 		./internal/harness ./internal/maincf ./internal/postmulti ./test/e2e
 
 # The upgrade path: a Debian 12 container with postfix, our deb12 build and
