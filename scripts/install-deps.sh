@@ -48,6 +48,8 @@ test_packages=(
 	ansible-lint       # ansible/: lints the role (pulls in ansible-core)
 	dpkg-dev           # test/ansible: dpkg-scanpackages for its APT repository
 	gpg                # test/ansible: signs that repository
+	gpg-agent          # test/ansible: gpg makes its key through the agent (only a Recommends of gpg)
+	curl               # packaging/installtest: Debian 13's postfix .deb from the mirror's pool
 )
 
 case $set_name in

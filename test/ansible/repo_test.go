@@ -32,7 +32,7 @@ const repoVars = guestDir + "/repo-vars.yml"
 // returns the repository's files for the container and the armored key.
 func suiteRepo(t *testing.T, debs map[string]string) ([]harness.File, string) {
 	t.Helper()
-	for _, p := range []string{"dpkg-scanpackages", "gpg", "gpgconf"} {
+	for _, p := range []string{"dpkg-scanpackages", "gpg", "gpg-agent", "gpgconf"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Fatalf("%s is not installed (scripts/install-deps.sh): %v", p, err)
 		}
