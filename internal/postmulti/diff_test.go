@@ -273,6 +273,7 @@ func requireDiffPrereqs(t *testing.T) {
 // nsScript mounts the overlays and runs $CMD under script(1). $1 is the
 // case directory (upper and work dirs go there), $2 the base layer
 // directories, top first, space-separated, or "", $3 our postmulti to bind-mount over the real one, or "".
+// Both programs run as if systemd were not PID 1, whatever the machine.
 const nsScript = `
 set -e
 T=$1 BASE=$2 OURS=$3
@@ -285,6 +286,10 @@ for d in etc var/spool var/lib; do
   mount -t overlay overlay -o lowerdir=$lower,upperdir=$T/$n.u,workdir=$T/$n.w /$d
 done
 if [ -n "$OURS" ]; then mount --bind "$OURS" /usr/sbin/postmulti; fi
+# Outside systemd, as upstream postmulti knows it: on a machine whose PID 1
+# is systemd, hide it, or our -p would drive the machine's own units and
+# Debian 13's postfix start would redirect to systemctl.
+if [ -d /run/systemd/system ]; then mount -t tmpfs -o mode=0755 pfi-nosystemd /run/systemd; fi
 cd /
 if [ -n "$SETUP" ]; then exec sh -ec "$SETUP"; fi
 C=$CMD
