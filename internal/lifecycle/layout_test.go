@@ -87,7 +87,7 @@ func TestLayoutJobs(t *testing.T) {
 			for _, i := range tc.sel {
 				sel = append(sel, insts[i])
 			}
-			fx := newFixture(true)
+			fx := newFixture(t, true)
 			fx.opts.Layout, fx.opts.Whole = tc.layout, tc.whole
 			if tc.action != "start" {
 				fx.activate(insts)

@@ -124,6 +124,11 @@ type Options struct {
 	// Whole says that insts are every instance of the host (postmulti -a,
 	// or a selection that happens to hold them all).
 	Whole bool
+
+	// Root is prefixed to an instance's queue directory where Run reads
+	// its master.pid ("" or "/" for the host's own; postmulti's tests run
+	// on a tree of their own, beside whatever Postfix the machine runs).
+	Root string
 }
 
 // Command is one program to execute directly, never through a shell.

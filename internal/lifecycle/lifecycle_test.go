@@ -90,7 +90,13 @@ type fixture struct {
 	opts   Options
 }
 
-func newFixture(withSystemd bool) *fixture {
+// newFixture runs on a root of its own, where no master.pid is found
+// unless the test puts one there: never the machine's own Postfix.
+func newFixture(tb testing.TB, withSystemd bool) *fixture {
+	return newFixtureAt(tb.TempDir(), withSystemd)
+}
+
+func newFixtureAt(root string, withSystemd bool) *fixture {
 	l := &log{}
 	fx := &fixture{
 		log:    l,
@@ -98,7 +104,8 @@ func newFixture(withSystemd bool) *fixture {
 		stderr: &bytes.Buffer{},
 		stdout: &bytes.Buffer{},
 	}
-	fx.opts = Options{Runner: fx.runner, Stdout: fx.stdout, Stderr: fx.stderr, Env: []string{"PATH=/usr/bin:/bin", "MAIL_CONFIG=/elsewhere"}}
+	fx.opts = Options{Runner: fx.runner, Stdout: fx.stdout, Stderr: fx.stderr, Env: []string{"PATH=/usr/bin:/bin", "MAIL_CONFIG=/elsewhere"},
+		Root: root}
 	if withSystemd {
 		fx.fake = systemdfake.NewFake()
 		fx.fake.OnJob = func(c systemdfake.Call) { l.add(c.Op + " " + c.Unit) }
@@ -157,7 +164,7 @@ func TestRunOrderAndSkipping(t *testing.T) {
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s%v/systemd=%v", tt.action, tt.args, tt.systemd)
 		t.Run(name, func(t *testing.T) {
-			fx := newFixture(tt.systemd)
+			fx := newFixture(t, tt.systemd)
 			if tt.active {
 				fx.activate(insts)
 			}
@@ -200,7 +207,7 @@ func TestRunMatrix(t *testing.T) {
 					t.Run(name, func(t *testing.T) {
 						inst := instance.Instance{Name: "postfix-x", Enabled: enabled, ConfigDir: "/etc/postfix-x"}
 						unit := "postfix@postfix-x.service"
-						fx := newFixture(withSD)
+						fx := newFixture(t, withSD)
 						if withSD {
 							fx.activate(resolved(inst))
 						}
@@ -259,7 +266,7 @@ func TestReverse(t *testing.T) {
 		{"status", []string{"run status @/etc/postfix-c", "run status @/etc/postfix-b", "run status @/etc/postfix-a", "run status @/etc/postfix"}},
 		{"stop", []string{"run stop @/etc/postfix", "run stop @/etc/postfix-a", "run stop @/etc/postfix-c"}},
 	} {
-		fx := newFixture(false)
+		fx := newFixture(t, false)
 		fx.opts.Reverse = true
 		if code, err := Run(context.Background(), tt.action, nil, insts, fx.opts); code != 0 || err != nil {
 			t.Fatalf("%s: Run = %d, %v", tt.action, code, err)
@@ -272,7 +279,7 @@ func TestReverse(t *testing.T) {
 
 func TestCommandAndEnvironment(t *testing.T) {
 	insts := testInstances()
-	fx := newFixture(false)
+	fx := newFixture(t, false)
 	fx.opts.Verbose = true
 	fx.opts.LogTag = "postfix"
 	if _, err := Run(context.Background(), "flush", nil, insts[:2], fx.opts); err != nil {
@@ -297,7 +304,7 @@ func TestCommandAndEnvironment(t *testing.T) {
 		t.Errorf("env %q, want %q", c.Env, want)
 	}
 
-	fx = newFixture(false)
+	fx = newFixture(t, false)
 	fx.opts.CommandDir = "/opt/postfix/sbin"
 	if _, err := Run(context.Background(), "check", nil, insts[1:2], fx.opts); err != nil {
 		t.Fatal(err)
@@ -309,7 +316,7 @@ func TestCommandAndEnvironment(t *testing.T) {
 
 func TestCustomCommandLists(t *testing.T) {
 	insts := testInstances()
-	fx := newFixture(false)
+	fx := newFixture(t, false)
 	// An admin who moved flush to the stop commands and left control empty.
 	fx.opts.StopCommands = []string{"stop", "flush"}
 	fx.opts.ControlCommands = []string{}
@@ -320,7 +327,7 @@ func TestCustomCommandLists(t *testing.T) {
 	if !slices.Equal(fx.log.events, want) {
 		t.Errorf("flush as a stop command:\n got %q\nwant %q", fx.log.events, want)
 	}
-	fx = newFixture(false)
+	fx = newFixture(t, false)
 	fx.opts.ControlCommands = []string{}
 	if _, err := Run(context.Background(), "reload", nil, insts, fx.opts); err != nil {
 		t.Fatal(err)
@@ -334,7 +341,7 @@ func TestFailuresContinue(t *testing.T) {
 	insts := testInstances()
 
 	t.Run("postfix", func(t *testing.T) {
-		fx := newFixture(false)
+		fx := newFixture(t, false)
 		fx.runner.status["start /etc/postfix-a"] = 1
 		fx.runner.errs["start /etc/postfix-c"] = errors.New("permission denied")
 		code, err := Run(context.Background(), "start", nil, insts, fx.opts)
@@ -350,7 +357,7 @@ func TestFailuresContinue(t *testing.T) {
 	})
 
 	t.Run("job", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
 		fx.fake.Script(systemd.OpStart, "postfix@postfix-a.service", "failed")
 		code, err := Run(context.Background(), "start", nil, insts, fx.opts)
 		if err != nil || code != 1 {
@@ -367,7 +374,7 @@ func TestFailuresContinue(t *testing.T) {
 	})
 
 	t.Run("bus", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
 		fx.activate(insts)
 		fx.fake.Fail(systemd.OpStop, "postfix@postfix-c.service", systemdfake.ErrFakeBus())
 		code, err := Run(context.Background(), "stop", nil, insts, fx.opts)
@@ -380,7 +387,7 @@ func TestFailuresContinue(t *testing.T) {
 	})
 
 	t.Run("reload inactive", func(t *testing.T) {
-		fx := newFixture(true) // every unit inactive: systemd says "invalid"
+		fx := newFixture(t, true) // every unit inactive: systemd says "invalid"
 		code, err := Run(context.Background(), "reload", nil, insts[:1], fx.opts)
 		if err != nil || code != 1 {
 			t.Fatalf("Run = %d, %v; want 1, nil", code, err)
@@ -394,7 +401,7 @@ func TestFailuresContinue(t *testing.T) {
 func TestNoMatchingInstances(t *testing.T) {
 	insts := testInstances()
 	for _, action := range []string{"stop", "reload", "flush"} {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
 		code, err := Run(context.Background(), action, nil, insts[2:3], fx.opts)
 		if code != 1 || !errors.Is(err, ErrNoMatchingInstances) || err.Error() != "No matching instances" {
 			t.Errorf("%s on a disabled instance: %d, %v", action, code, err)
@@ -403,7 +410,7 @@ func TestNoMatchingInstances(t *testing.T) {
 			t.Errorf("%s: something ran: %v %v", action, fx.fake.Recorded(), fx.runner.cmds)
 		}
 	}
-	fx := newFixture(false)
+	fx := newFixture(t, false)
 	if code, err := Run(context.Background(), "status", nil, nil, fx.opts); code != 1 || !errors.Is(err, ErrNoMatchingInstances) {
 		t.Errorf("empty selection: %d, %v", code, err)
 	}
@@ -418,7 +425,7 @@ func TestUnitNames(t *testing.T) {
 		instance.Instance{Name: "bad name", Enabled: true, ConfigDir: "/etc/postfix-bad"},
 		instance.Instance{Name: "postfix-ok", Enabled: true, ConfigDir: "/etc/postfix-ok"},
 	)
-	fx := newFixture(true)
+	fx := newFixture(t, true)
 	code, err := Run(context.Background(), "start", nil, insts, fx.opts)
 	if err != nil || code != 1 {
 		t.Fatalf("Run = %d, %v; want 1, nil", code, err)
@@ -434,7 +441,7 @@ func TestUnitNames(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	insts := testInstances()
-	fx := newFixture(true)
+	fx := newFixture(t, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fx.fake.OnJob = func(c systemdfake.Call) {
@@ -497,6 +504,27 @@ func TestMasterRunning(t *testing.T) {
 	}
 }
 
+// TestRootPIDFile: with Options.Root, an instance's master.pid is read
+// below Root (postmulti's tests, beside the machine's own Postfix), and a
+// master of the same queue directory outside Root is none of Run's business.
+func TestRootPIDFile(t *testing.T) {
+	root, other := t.TempDir(), t.TempDir()
+	inst := instance.Instance{Name: "postfix-out", Enabled: true, ConfigDir: "/etc/postfix-out", QueueDir: "/var/spool/postfix-out"}
+	lockedPIDFile(t, filepath.Join(other, inst.QueueDir), 888)
+	fx := newFixtureAt(root, true)
+	if code, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts); code != 0 || err != nil {
+		t.Fatalf("Run = %d, %v; stderr %s", code, err, fx.stderr)
+	}
+	lockedPIDFile(t, filepath.Join(root, inst.QueueDir), 777)
+	fx = newFixtureAt(root, true)
+	if code, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts); code != 1 || err != nil {
+		t.Fatalf("Run = %d, %v; want 1", code, err)
+	}
+	if !strings.Contains(fx.stderr.String(), "a Postfix master (PID 777) already runs for /etc/postfix-out") {
+		t.Errorf("stderr %q names no master below the root", fx.stderr)
+	}
+}
+
 func TestMasterOutsideSystemd(t *testing.T) {
 	q := t.TempDir()
 	inst := instance.Instance{Name: "postfix-out", Enabled: true, ConfigDir: "/etc/postfix-out", QueueDir: q}
@@ -505,7 +533,8 @@ func TestMasterOutsideSystemd(t *testing.T) {
 	status := systemdfake.Call{Op: systemdfake.OpStatus, Unit: unit}
 
 	t.Run("stop", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
+		fx.opts.Root = "" // the queue directory is a temporary directory of the host
 		code, err := Run(context.Background(), "stop", nil, resolved(inst), fx.opts)
 		if code != 0 || err != nil {
 			t.Fatalf("Run = %d, %v", code, err)
@@ -522,14 +551,16 @@ func TestMasterOutsideSystemd(t *testing.T) {
 		}
 	})
 	t.Run("stop fails", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
+		fx.opts.Root = "" // the queue directory is a temporary directory of the host
 		fx.runner.status["stop /etc/postfix-out"] = 1
 		if code, err := Run(context.Background(), "stop", nil, resolved(inst), fx.opts); code != 1 || err != nil {
 			t.Fatalf("Run = %d, %v; want 1", code, err)
 		}
 	})
 	t.Run("reload", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
+		fx.opts.Root = "" // the queue directory is a temporary directory of the host
 		code, err := Run(context.Background(), "reload", nil, resolved(inst), fx.opts)
 		if code != 0 || err != nil {
 			t.Fatalf("Run = %d, %v; stderr %s", code, err, fx.stderr)
@@ -540,7 +571,8 @@ func TestMasterOutsideSystemd(t *testing.T) {
 		}
 	})
 	t.Run("start", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
+		fx.opts.Root = "" // the queue directory is a temporary directory of the host
 		code, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts)
 		if code != 1 || err != nil {
 			t.Fatalf("Run = %d, %v", code, err)
@@ -556,7 +588,8 @@ func TestMasterOutsideSystemd(t *testing.T) {
 	// The same master, tracked by an active unit, is systemd's: plain jobs.
 	for _, action := range []string{"start", "stop", "reload"} {
 		t.Run(action+" tracked", func(t *testing.T) {
-			fx := newFixture(true)
+			fx := newFixture(t, true)
+			fx.opts.Root = "" // the queue directory is a temporary directory of the host
 			fx.fake.Set(systemd.UnitStatus{Name: unit, LoadState: "loaded", ActiveState: "active", SubState: "running", MainPID: 777})
 			code, err := Run(context.Background(), action, nil, resolved(inst), fx.opts)
 			if code != 0 || err != nil || fx.stderr.Len() != 0 {
@@ -568,7 +601,8 @@ func TestMasterOutsideSystemd(t *testing.T) {
 		})
 	}
 	t.Run("status unreadable", func(t *testing.T) {
-		fx := newFixture(true)
+		fx := newFixture(t, true)
+		fx.opts.Root = "" // the queue directory is a temporary directory of the host
 		fx.fake.Fail(systemdfake.OpStatus, unit, systemdfake.ErrFakeBus())
 		code, err := Run(context.Background(), "start", nil, resolved(inst), fx.opts)
 		if code != 0 || err != nil {
@@ -615,7 +649,8 @@ func TestStatusDisagreements(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inst := instance.Instance{Name: "postfix-s", Enabled: true, ConfigDir: "/etc/postfix-s", QueueDir: tt.queueDir}
-			fx := newFixture(true)
+			fx := newFixture(t, true)
+			fx.opts.Root = "" // the queue directory is a temporary directory of the host
 			tt.unit.Name = unit
 			fx.fake.Set(tt.unit)
 			fx.runner.status["status /etc/postfix-s"] = tt.status
@@ -673,7 +708,7 @@ func TestExecRunner(t *testing.T) {
 }
 
 func TestVerboseJobs(t *testing.T) {
-	fx := newFixture(true)
+	fx := newFixture(t, true)
 	fx.opts.Verbose = true
 	if code, err := Run(context.Background(), "start", nil, testInstances()[:2], fx.opts); code != 0 || err != nil {
 		t.Fatalf("Run = %d, %v", code, err)
@@ -696,8 +731,9 @@ func BenchmarkRun(b *testing.B) {
 		insts = resolved(insts...)
 		for _, action := range []string{"start", "stop", "flush"} {
 			b.Run(fmt.Sprintf("%s/N=%d", action, n), func(b *testing.B) {
+				root := b.TempDir()
 				for b.Loop() {
-					fx := newFixture(true)
+					fx := newFixtureAt(root, true)
 					fx.fake.OnJob = nil
 					if _, err := Run(context.Background(), action, nil, insts, fx.opts); err != nil {
 						b.Fatal(err)
@@ -727,7 +763,8 @@ func TestStartReloadsStaleUnits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fx := newFixture(true)
+			fx := newFixture(t, true)
+			fx.opts.Root = "" // the queue directory is a temporary directory of the host
 			inst := instance.Instance{Name: "postfix-a", Enabled: true, ConfigDir: "/etc/postfix-a", QueueDir: t.TempDir()}
 			tt.unit.Name = "postfix@postfix-a.service"
 			fx.fake.Set(tt.unit)
@@ -752,7 +789,7 @@ func TestStartReloadsStaleUnits(t *testing.T) {
 // generator, is not started (systemd would run the bare template with an
 // empty MAIL_CONFIG); the others are.
 func TestNeverStartsWithoutDropIn(t *testing.T) {
-	fx := newFixture(true)
+	fx := newFixture(t, true)
 	insts := testInstances()
 	bare := systemd.UnitStatus{Name: "postfix@postfix-a.service", LoadState: "loaded", ActiveState: "inactive", FragmentPath: "/lib/systemd/system/postfix@.service"}
 	fx.fake.Set(bare)
@@ -791,7 +828,7 @@ func TestSkippedWithoutSystemd(t *testing.T) {
 			instance.Instance{Name: "bad name", Enabled: true, ConfigDir: "/etc/postfix-bad"},
 			instance.Instance{Name: "postfix-ok", Enabled: true, ConfigDir: "/etc/postfix-ok"},
 		)
-		fx := newFixture(false)
+		fx := newFixture(t, false)
 		code, err := Run(context.Background(), tc.action, nil, insts, fx.opts)
 		if err != nil || code != tc.code {
 			t.Errorf("%s: Run = %d, %v; want %d, nil", tc.action, code, err, tc.code)

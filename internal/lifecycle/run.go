@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -282,11 +283,20 @@ func (r *runState) unit(inst instance.Instance) (string, bool) {
 	return spec.Unit, true
 }
 
+// queueDir is where inst's queue directory is on this machine: below
+// opts.Root.
+func (r *runState) queueDir(inst instance.Instance) string {
+	if r.opts.Root == "" || r.opts.Root == "/" || inst.QueueDir == "" {
+		return inst.QueueDir
+	}
+	return filepath.Join(r.opts.Root, inst.QueueDir)
+}
+
 // outside reports a master that runs for inst while its unit is not
 // active: started by hand ("postfix -c DIR start") or by upstream's
 // postmulti, behind systemd's back. Only then is systemd asked.
 func (r *runState) outside(ctx context.Context, inst instance.Instance, unit string) (pid int, ok bool) {
-	pid, running := masterRunning(inst.QueueDir)
+	pid, running := masterRunning(r.queueDir(inst))
 	if !running {
 		return 0, false
 	}
@@ -361,15 +371,16 @@ func (r *runState) status(ctx context.Context, inst instance.Instance) bool {
 		r.msg("warning", "cannot read systemd's view: %v", err)
 		return ok
 	}
-	for _, d := range disagreements(s, inst, ok) {
+	for _, d := range disagreements(s, inst, ok, readPID(r.queueDir(inst))) {
 		r.msg("warning", "%s", d)
 	}
 	return ok
 }
 
 // disagreements compares systemd's view of a unit with upstream's (running
-// is "postfix status" exit 0) and says where they differ.
-func disagreements(s systemd.UnitStatus, inst instance.Instance, running bool) []string {
+// is "postfix status" exit 0; pid is the one in its master.pid, or 0) and
+// says where they differ.
+func disagreements(s systemd.UnitStatus, inst instance.Instance, running bool, pid int) []string {
 	var out []string
 	state := s.ActiveState
 	if s.SubState != "" {
@@ -378,7 +389,6 @@ func disagreements(s systemd.UnitStatus, inst instance.Instance, running bool) [
 	if s.LoadState != "" && s.LoadState != "loaded" {
 		out = append(out, fmt.Sprintf("systemd reports %s as %s", s.Name, s.LoadState))
 	}
-	pid := readPID(inst.QueueDir)
 	switch {
 	case running && !s.Active():
 		out = append(out, fmt.Sprintf("%s is %s, but the Postfix master of %s%s runs outside systemd's control",

@@ -72,6 +72,7 @@ func (r *runner) runPostfix(o PostfixOptions) error {
 		Prog:            r.prog,
 		Layout:          r.pc.set.Layout,
 		Whole:           len(insts) == len(r.list),
+		Root:            r.root,
 	})
 	if err != nil {
 		var fe *fatalError
