@@ -55,7 +55,7 @@ func TestQuickStart(t *testing.T) {
 		t.Logf("make %s: %v after %s; the last lines:\n%s\nstderr:\n%s", target, err, time.Since(t0).Round(time.Second),
 			tailLines(res.Stdout, 60), tailLines(res.Stderr, 60))
 		if err != nil {
-			t.Errorf("make %s failed", target)
+			t.Errorf("make %s failed; its failing tests:\n%s", target, failures(res.Stdout))
 		}
 	}
 }
@@ -67,4 +67,17 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return string(out)
+}
+
+// failures returns each "--- FAIL" line of go test's output with the 12
+// lines after it: the tail alone can hide which test failed and why.
+func failures(out string) string {
+	var b strings.Builder
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "--- FAIL") {
+			b.WriteString(strings.Join(lines[i:min(i+13, len(lines))], "\n") + "\n")
+		}
+	}
+	return b.String()
 }
