@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -72,51 +71,59 @@ func exposure(b *testing.B, c *harness.Container, unit string) float64 {
 }
 
 // BenchmarkSecurityExposure reports "systemd-analyze security" exposure
-// (lower is more confined) of the default and a secondary instance: ours
-// next to Debian's stock units, on Debian 12 and 13. On Debian 12 ours is
-// what the package installs (Debian's template with our drop-in); on Debian
-// 13, until the package supports it, units/postfix@.service installed as
-// the unit pfi@.service, under that release's systemd.
+// (lower is more confined) of the default instance, a secondary in
+// /etc/postfix-* and one outside it: Debian's stock units in a container
+// with no package of ours, next to the same instances with the release's
+// .deb installed by apt-get and the walk-through laid out (postmulti, as
+// the demo types it), on Debian 12 and 13. Outside /etc/postfix-* Debian
+// 13 has no stock unit (its postfix@ runs /etc/postfix-%I only); there ours
+// is postfix-dir@.service.
 //
 //	go test -run '^$' -bench SecurityExposure -benchtime 1x ./test/e2e
 func BenchmarkSecurityExposure(b *testing.B) {
 	harness.Require(b)
-	p := BuildProduct(b)
-	type probe struct {
-		name, unit string
-	}
-	for _, r := range []struct {
-		release harness.Release
-		files   []harness.File
-		stock   []probe
-		ours    []probe
-	}{
-		{harness.Bookworm, nil,
-			[]probe{{"default", "postfix@-.service"}, {"secondary", "postfix@postfix-out.service"}}, nil},
-		{harness.Bookworm, p.Files(), nil,
-			[]probe{{"default", "postfix@-.service"}, {"secondary", "postfix@postfix-out.service"}}},
-		{harness.Trixie, []harness.File{{Path: "/etc/systemd/system/pfi@.service", Src: filepath.Join(p.Root, "units/postfix@.service")}},
-			[]probe{{"default", "postfix.service"}, {"secondary", "postfix@out.service"}},
-			[]probe{{"default", "pfi@-.service"}, {"secondary", "pfi@postfix-out.service"}}},
-	} {
-		c := harness.Boot(b, harness.Options{Release: r.release, Files: r.files})
-		for _, set := range []struct {
-			who    string
-			probes []probe
-		}{{"debian", r.stock}, {"ours", r.ours}} {
-			for _, pr := range set.probes {
-				b.Run(fmt.Sprintf("%s/%s/%s", r.release, set.who, pr.name), func(b *testing.B) {
-					var v float64
-					for i := 0; i < b.N; i++ {
-						v = exposure(b, c, pr.unit)
-					}
-					b.ReportMetric(v, "exposure")
-					b.Logf("%s: %s %s: systemd-analyze security %s: %.1f", r.release, set.who, pr.name, pr.unit, v)
-				})
+	smtptool := harness.MustBuildGo(b, "./test/e2e/smtptool")
+	for _, r := range []harness.Release{harness.Bookworm, harness.Trixie} {
+		n := NamesFor(r)
+		deb, err := BuildDebFor(b.TempDir(), n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		probes := []struct{ name, unit string }{
+			{"default", n.Default()}, {"secondary", n.Unit("postfix-out")}, {"outside", n.UnitOf(postfixBox)}}
+
+		stock := harness.Boot(b, harness.Options{Release: r})
+		for _, pr := range probes {
+			if n.Debian13 && pr.name == "outside" {
+				continue
 			}
+			reportExposure(b, stock, fmt.Sprintf("%s/debian/%s", r, pr.name), pr.unit)
+		}
+		stock.Shutdown()
+
+		c := harness.Boot(b, harness.Options{Release: r, Files: Scaffolding(smtptool)})
+		w := &Walk{C: c, Names: n}
+		w.InstallDeb(b, deb)
+		w.RestartPostfix(b)
+		w.Layout(b, append(append([]Instance(nil), Walkthrough...), postfixBox))
+		for _, pr := range probes {
+			reportExposure(b, c, fmt.Sprintf("%s/ours/%s", r, pr.name), pr.unit)
 		}
 		c.Shutdown()
 	}
+}
+
+// reportExposure runs a sub-benchmark name that reports unit's exposure
+// in c as the metric "exposure", and logs it.
+func reportExposure(b *testing.B, c *harness.Container, name, unit string) {
+	b.Run(name, func(b *testing.B) {
+		var v float64
+		for i := 0; i < b.N; i++ {
+			v = exposure(b, c, unit)
+		}
+		b.ReportMetric(v, "exposure")
+		b.Logf("%s: systemd-analyze security %s: %.1f", name, unit, v)
+	})
 }
 
 // BenchmarkTwoStageStart measures what the privileged "postfix check" in
