@@ -42,6 +42,12 @@ type Options struct {
 	Files []File
 	// BindRO are extra read-only bind mounts, HOST:GUEST.
 	BindRO []string
+	// Bind are extra writable bind mounts, HOST:GUEST: a directory on the
+	// host's own file system where the guest must not write into an
+	// overlay (the kernel stacks overlayfs at most two deep, so a
+	// container booted inside this one from a tree on its overlay cannot
+	// mount another overlay).
+	Bind []string
 	// Kmsg gives the container a write-only /dev/kmsg: a FIFO the harness
 	// reads, see Container.Kmsg. systemd-nspawn hides the kernel log from
 	// containers, and systemd runs generators with stderr on /dev/null, so
@@ -278,6 +284,9 @@ func (c *Container) nspawnArgs(root string) []string {
 	}
 	for _, b := range c.opt.BindRO {
 		args = append(args, "--bind-ro="+b)
+	}
+	for _, b := range c.opt.Bind {
+		args = append(args, "--bind="+b)
 	}
 	if c.opt.Kmsg {
 		args = append(args, "--bind="+filepath.Join(c.dir, "kmsg")+":/dev/kmsg")
