@@ -94,7 +94,10 @@ func BenchmarkSecurityExposure(b *testing.B) {
 
 		stock := harness.Boot(b, harness.Options{Release: r})
 		for _, pr := range probes {
-			if n.Debian13 && pr.name == "outside" {
+			// Debian 13 ships no template for an instance outside
+			// /etc/postfix-*: systemd, not a rule of ours, says so.
+			if stock.Show(pr.unit, "LoadState")["LoadState"] == "not-found" {
+				b.Logf("%s: Debian's units have no %s", r, pr.unit)
 				continue
 			}
 			reportExposure(b, stock, fmt.Sprintf("%s/debian/%s", r, pr.name), pr.unit)
