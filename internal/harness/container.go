@@ -56,7 +56,11 @@ type Options struct {
 	// kernel log and so in the journal. journald inside is told not to read
 	// it (ReadKMsg=no), so the harness sees every record. Not with Volatile.
 	Kmsg bool
-	// BootTimeout bounds the wait for running/degraded (default 90s).
+	// BootTimeout bounds how long a boot may go without progress, that is
+	// with systemd's job queue unchanged (default 2 minutes, longer than
+	// DefaultTimeoutStartSec, so that systemd fails a hung unit first and
+	// the boot ends degraded); a boot that keeps progressing may take
+	// four times as long (see waitBooted).
 	BootTimeout time.Duration
 	// Release is the Debian release to boot (default: DefaultRelease,
 	// that is $PFI_TEST_RELEASE or Bookworm); its tree is built and cached
@@ -150,7 +154,7 @@ func Boot(t TB, opt Options) *Container {
 		opt.Tree = TreeOf(t, opt.Release)
 	}
 	if opt.BootTimeout == 0 {
-		opt.BootTimeout = 90 * time.Second
+		opt.BootTimeout = 2 * time.Minute
 	}
 	tree, err := filepath.EvalSymlinks(opt.Tree)
 	if err != nil {
@@ -358,42 +362,89 @@ func (c *Container) start() error {
 	}
 	c.cmd, c.done, c.pid1, c.down = cmd, done, 0, false
 
-	deadline := time.Now().Add(c.opt.BootTimeout)
+	begun := time.Now()
+	deadline := begun.Add(c.opt.BootTimeout)
 	for c.pid1 == 0 {
 		if pid := findPID1(cmd.Process.Pid); pid != 0 {
 			c.pid1 = pid
 			break
 		}
-		if err := c.waitStep(deadline, "the container's PID 1"); err != nil {
+		if err := c.waitStep(deadline, 50*time.Millisecond, func() string {
+			return fmt.Sprintf("the container's PID 1 for %s", c.opt.BootTimeout)
+		}); err != nil {
 			return err
 		}
 	}
-	state := ""
+	return c.waitBooted(begun)
+}
+
+// waitBooted polls the container's PID 1 until the boot is over (running or
+// degraded). BootTimeout bounds a stall, not the boot: on a loaded machine
+// (make test boots several containers at once on two cores) one unit's
+// start can take a minute, yet while jobs keep finishing the boot is
+// progressing, and systemd's own job timeouts end every job. A boot whose
+// job queue does not change for BootTimeout, or that takes bootLimit times
+// BootTimeout in all, fails with the jobs it waited for.
+func (c *Container) waitBooted(begun time.Time) error {
+	limit := begun.Add(bootLimit * c.opt.BootTimeout)
+	deadline, last, pause := begun.Add(c.opt.BootTimeout), "", 50*time.Millisecond
 	for {
-		out, _ := c.run(10*time.Second, nil, "systemctl", "is-system-running")
-		state = strings.TrimSpace(out.Stdout)
+		out, _ := c.run(10*time.Second, nil, "systemctl", "show", "--property=SystemState,NJobs,NInstalledJobs")
+		props := map[string]string{}
+		for _, l := range strings.Split(out.Stdout, "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				props[k] = v
+			}
+		}
+		state := props["SystemState"]
 		switch state {
 		case "running", "degraded":
-			c.t.Logf("harness: container %s booted (boot %d, PID 1 is %d on the host): %s", c.Machine, c.boots, c.pid1, state)
+			c.t.Logf("harness: container %s booted in %s (boot %d, PID 1 is %d on the host): %s",
+				c.Machine, time.Since(begun).Round(100*time.Millisecond), c.boots, c.pid1, state)
 			return nil
 		case "maintenance", "stopping":
 			return fmt.Errorf("container %s is %s after boot%s", c.Machine, state, c.consoleTail())
 		}
-		if err := c.waitStep(deadline, "systemctl is-system-running (last: "+state+")"); err != nil {
+		// NInstalledJobs counts every job ever queued and NJobs those
+		// still queued: while either moves, the boot is progressing.
+		if jobs := props["NJobs"] + "/" + props["NInstalledJobs"]; state != "" && jobs != last {
+			last, deadline = jobs, time.Now().Add(c.opt.BootTimeout)
+			if deadline.After(limit) {
+				deadline = limit
+			}
+		}
+		if err := c.waitStep(deadline, pause, func() string {
+			return fmt.Sprintf("the boot to finish (no job done for %s, or %s in all; last state: %s)%s",
+				c.opt.BootTimeout, bootLimit*c.opt.BootTimeout, state, c.pendingJobs())
+		}); err != nil {
 			return err
 		}
+		pause = min(2*pause, 500*time.Millisecond)
 	}
 }
 
-// waitStep sleeps a little, failing when nspawn exited or time ran out.
-func (c *Container) waitStep(deadline time.Time, what string) error {
+// bootLimit times BootTimeout bounds a boot that keeps progressing.
+const bootLimit = 4
+
+// pendingJobs lists systemd's job queue for an error message.
+func (c *Container) pendingJobs() string {
+	out, err := c.run(10*time.Second, nil, "systemctl", "list-jobs", "--no-pager", "--full")
+	if err != nil && out.Stdout == "" {
+		return ""
+	}
+	return "; jobs:\n" + strings.TrimRight(out.Stdout, "\n")
+}
+
+// waitStep sleeps pause, failing when nspawn exited or the deadline passed;
+// what names what was awaited, for the error only.
+func (c *Container) waitStep(deadline time.Time, pause time.Duration, what func() string) error {
 	select {
 	case <-c.done:
-		return fmt.Errorf("systemd-nspawn exited while waiting for %s: %v%s", what, c.exitErr, c.consoleTail())
-	case <-time.After(50 * time.Millisecond):
+		return fmt.Errorf("systemd-nspawn exited while waiting for %s: %v%s", what(), c.exitErr, c.consoleTail())
+	case <-time.After(pause):
 	}
 	if time.Now().After(deadline) {
-		return fmt.Errorf("timed out after %s waiting for %s%s", c.opt.BootTimeout, what, c.consoleTail())
+		return fmt.Errorf("timed out waiting for %s%s", what(), c.consoleTail())
 	}
 	return nil
 }

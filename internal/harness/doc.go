@@ -17,8 +17,10 @@
 //     that is renamed into place only once complete. An flock on the cache
 //     directory keeps concurrent test processes from building twice.
 //   - Boot starts the container on a fresh copy-on-write layer over that
-//     tree, waits until systemctl is-system-running says running or
-//     degraded, and registers a cleanup that dumps the journal when the
+//     tree, waits until systemd's state is running or degraded (for as
+//     long as its job queue keeps moving: Options.BootTimeout bounds a
+//     stall, so that a boot slowed by a loaded machine still comes up and
+//     a hung one fails naming its jobs), and registers a cleanup that dumps the journal when the
 //     test failed and then always tears the container down: systemctl
 //     poweroff inside, reap systemd-nspawn by PID with a timeout, kill only
 //     that PID (and the container's own PID 1) if it hangs, remove the

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) {
@@ -179,4 +181,90 @@ func TestContainersHaveOwnCgroups(t *testing.T) {
 	if got := strings.TrimSpace(b.Run("systemctl", "is-system-running")); got != "running" && got != "degraded" {
 		t.Errorf("%s is %q after its neighbour's shutdown", b.Machine, got)
 	}
+}
+
+// fatalTB records Boot's Fatalf instead of failing the test; Boot must run
+// on a goroutine of its own, which Fatalf ends. Once booted, the container
+// fails the test as usual.
+type fatalTB struct {
+	*testing.T
+	booting bool
+	fatal   string
+}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	if !f.booting {
+		f.T.Helper()
+		f.T.Fatalf(format, args...)
+	}
+	f.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestBootWaitsWhileProgressing: BootTimeout bounds a stall, not a boot. A
+// boot whose jobs take longer than BootTimeout in all, each finishing
+// within it, is waited for (on a loaded machine, make test's boots are such);
+// a job that never ends fails the boot after BootTimeout, naming the job.
+func TestBootWaitsWhileProgressing(t *testing.T) {
+	Require(t)
+	// Each unit runs a step that takes wall time, not CPU, so the figures
+	// hold on a loaded machine; postfix is masked (an empty unit file) so
+	// that only these units' jobs are slow.
+	unit := func(name, after, exec, timeout string) File {
+		return File{Path: "/etc/systemd/system/" + name, Data: []byte("[Unit]\nAfter=" + after +
+			"\n[Service]\nType=oneshot\nExecStart=" + exec + "\nTimeoutStartSec=" + timeout + "\n")}
+	}
+	boot := func(t *testing.T, timeout time.Duration, files ...File) (*Container, time.Duration, string) {
+		files = append(files, File{Path: "/etc/systemd/system/postfix.service", Data: []byte{}})
+		var wants []string
+		for _, f := range files[:len(files)-1] {
+			wants = append(wants, filepath.Base(f.Path))
+		}
+		files = append(files, File{Path: "/etc/systemd/system/multi-user.target.d/pfi-test.conf",
+			Data: []byte("[Unit]\nWants=" + strings.Join(wants, " ") + "\n")})
+		tb := &fatalTB{T: t, booting: true}
+		var c *Container
+		begun, done := time.Now(), make(chan struct{})
+		go func() {
+			defer close(done)
+			c = Boot(tb, Options{Files: files, BootTimeout: timeout})
+		}()
+		<-done
+		tb.booting = false
+		return c, time.Since(begun), tb.fatal
+	}
+	t.Run("progressing", func(t *testing.T) {
+		t.Parallel()
+		c, took, fatal := boot(t, 25*time.Second,
+			unit("pfi-slow1.service", "basic.target", "/bin/sleep 12", "1min"),
+			unit("pfi-slow2.service", "pfi-slow1.service", "/bin/sleep 12", "1min"),
+			unit("pfi-slow3.service", "pfi-slow2.service", "/bin/sleep 12", "1min"))
+		if fatal != "" {
+			t.Fatalf("a boot of three 12 s jobs in a row, BootTimeout 25 s, failed after %s: %s", took, fatal)
+		}
+		if took < 36*time.Second {
+			t.Errorf("booted in %s, before the three 12 s jobs could have run", took)
+		}
+		if got, _ := c.Exec("systemctl", "is-active", "postfix.service", "pfi-slow3.service"); got.Stdout != "inactive\ninactive\n" {
+			t.Errorf("is-active postfix pfi-slow3 = %q (postfix masked; slow3 a finished oneshot)", got.Stdout)
+		}
+		if got := c.Run("systemctl", "show", "-p", "Result", "--value", "pfi-slow3.service"); got != "success\n" {
+			t.Errorf("pfi-slow3 result = %q", got)
+		}
+	})
+	t.Run("hung", func(t *testing.T) {
+		t.Parallel()
+		_, took, fatal := boot(t, 10*time.Second, unit("pfi-hang.service", "basic.target", "/bin/sleep infinity", "infinity"))
+		if fatal == "" {
+			t.Fatalf("a boot with a job that never ends succeeded after %s", took)
+		}
+		for _, want := range []string{"no job done for 10s", "pfi-hang.service", "start"} {
+			if !strings.Contains(fatal, want) {
+				t.Errorf("the error lacks %q:\n%s", want, fatal)
+			}
+		}
+		if took > 40*time.Second {
+			t.Errorf("the hung boot failed only after %s; BootTimeout was 10 s", took)
+		}
+	})
 }
