@@ -389,13 +389,9 @@ func (c *Container) waitBooted(begun time.Time) error {
 	limit := begun.Add(bootLimit * c.opt.BootTimeout)
 	deadline, last, pause := begun.Add(c.opt.BootTimeout), "", 50*time.Millisecond
 	for {
+		// The manager's properties; early in the boot the call may fail.
 		out, _ := c.run(10*time.Second, nil, "systemctl", "show", "--property=SystemState,NJobs,NInstalledJobs")
-		props := map[string]string{}
-		for _, l := range strings.Split(out.Stdout, "\n") {
-			if k, v, ok := strings.Cut(l, "="); ok {
-				props[k] = v
-			}
-		}
+		props := parseShow(out.Stdout)
 		state := props["SystemState"]
 		switch state {
 		case "running", "degraded":
@@ -698,7 +694,11 @@ func (c *Container) Show(unit string, props ...string) map[string]string {
 	for _, p := range props {
 		args = append(args, "--property="+p)
 	}
-	out := c.Run(args...)
+	return parseShow(c.Run(args...))
+}
+
+// parseShow reads systemctl show's KEY=VALUE lines.
+func parseShow(out string) map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
